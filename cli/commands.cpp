@@ -1,0 +1,38 @@
+#include "cli/commands.hpp"
+
+#include <map>
+
+namespace trm::cli {
+
+namespace {
+std::map<const CLI::App*, std::function<int()>>& actions() {
+    static std::map<const CLI::App*, std::function<int()>> a;
+    return a;
+}
+}  // namespace
+
+void set_action(CLI::App* sub, std::function<int()> action) { actions()[sub] = std::move(action); }
+
+int run_selected(CLI::App& app) {
+    // Walk down to the deepest parsed subcommand that has an action.
+    CLI::App* cur = &app;
+    std::function<int()>* found = nullptr;
+    while (true) {
+        auto it = actions().find(cur);
+        if (it != actions().end()) found = &it->second;
+        CLI::App* next = nullptr;
+        for (auto* s : cur->get_subcommands()) if (s->parsed()) next = s;
+        if (!next) break;
+        cur = next;
+    }
+    if (!found) throw CLI::CallForHelp();
+    return (*found)();
+}
+
+void register_info(CLI::App& app);
+
+void register_commands(CLI::App& app) {
+    register_info(app);
+}
+
+}  // namespace trm::cli

@@ -1,0 +1,24 @@
+// Subcommand registry: each cli/<name>.cpp defines register_<name>(CLI::App&) which adds its subcommand with an
+// options struct and a callback that calls one library function.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace trm::cli {
+
+constexpr int kExitOk = 0;         // every puzzle solved and verified
+constexpr int kExitError = 1;      // bad input, bad model file, I/O failure
+constexpr int kExitUsage = 2;      // bad command line
+constexpr int kExitUnverified = 3; // some answer did not verify
+
+constexpr const char* kExitCodesHelp =
+    "Exit codes: 0 every puzzle solved and verified, 1 error (bad input or model file), 2 usage error,\n"
+    "            3 some answer did not verify.";
+
+// Sets the function the selected subcommand runs after parsing; returns its exit code.
+void set_action(CLI::App* sub, std::function<int()> action);
+int run_selected(CLI::App& app);
+
+void register_commands(CLI::App& app);
+
+}  // namespace trm::cli

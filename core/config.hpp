@@ -1,0 +1,58 @@
+// Model configuration. Field names are the official TinyRecursiveReasoningModel_ACTV1Config names.
+#pragma once
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+namespace trm {
+
+enum class PosEncoding { Rope, Learned, None };
+const char* pos_encoding_name(PosEncoding p);
+
+struct Config {
+    // architecture (official `arch:` section)
+    int hidden_size = 512;          // D, e.g. 512
+    float expansion = 4.0f;         // SwiGLU width factor, e.g. 4
+    int num_heads = 8;              // attention heads, e.g. 8 (head_dim = D / num_heads)
+    int L_layers = 2;               // blocks in the one reasoning module, e.g. 2
+    int H_cycles = 3;               // T: y-updates per supervision step, e.g. 3
+    int L_cycles = 6;               // n: z-updates per y-update, e.g. 6
+    int halt_max_steps = 16;        // supervision steps, e.g. 16
+    float halt_exploration_prob = 0.1f;  // training: chance of a random minimum step count, e.g. 0.1
+    int puzzle_emb_ndim = 512;      // puzzle-embedding width, e.g. 512 (0: no puzzle embedding)
+    int puzzle_emb_len = 16;        // P, prefix positions, e.g. 16 (0: ceil(ndim / D))
+    bool mlp_t = false;             // MLP over the sequence axis instead of attention, e.g. true for Sudoku
+    PosEncoding pos_encodings = PosEncoding::Rope;  // rope | learned | none
+    float rms_norm_eps = 1e-5f;     // e.g. 1e-5
+    float rope_theta = 10000.0f;    // e.g. 10000
+    bool no_ACT_continue = true;    // only q_halt is trained, e.g. true
+    std::string forward_dtype = "bfloat16";  // recorded as given; trm always computes in float32
+
+    // dataset-derived (official dataset.json)
+    int seq_len = 81;               // S, tokens per puzzle, e.g. 81
+    int vocab_size = 11;            // V, e.g. 11
+    int num_puzzle_identifiers = 1; // rows of puzzle_emb.weights, e.g. 1
+
+    // trm additions
+    std::string domain;                   // "sudoku" | "maze" | "arc" | "" (unknown)
+    std::vector<std::string> token_map;   // token id -> meaning, e.g. ["<pad>", ".", "1", ...]
+    std::vector<std::string> identifiers; // puzzle identifier id -> name (ARC: "ID|||t3|||0213...")
+
+    int P() const { return puzzle_emb_len == 0 ? (puzzle_emb_ndim + hidden_size - 1) / hidden_size : puzzle_emb_len; }
+    int total_seq() const { return seq_len + P(); }  // S + P, rows per puzzle inside the model
+    int head_dim() const { return hidden_size / num_heads; }
+
+    void validate() const;  // throws Error on impossible values
+};
+
+// SwiGLU inner width: official `_find_multiple(round(expansion * in * 2 / 3), 256)` with Python's round-half-even.
+int swiglu_inner(float expansion, int in);
+
+nlohmann::json config_to_json(const Config& c);
+Config config_from_json(const nlohmann::json& j, const std::string& label);
+
+// Official training output: `all_config.yaml` (its `arch:` section) plus the three dataset fields from
+// `dataset.json` when given. Missing dataset fields stay at -1 for the caller to infer from tensor shapes.
+Config config_from_official(const std::string& yaml_path, const std::string& dataset_json_path);
+
+}  // namespace trm

@@ -1,0 +1,68 @@
+#include "core/file_io.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.hpp"
+
+namespace trm {
+
+std::vector<uint8_t> read_file_bytes(const std::string& path, uint64_t max_bytes) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail("{}: cannot open: {}", path, std::strerror(errno));
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        fail("{}: not a regular file", path);
+    }
+    if (uint64_t(st.st_size) > max_bytes) {
+        ::close(fd);
+        fail("{}: file is {} bytes, more than the {} allowed", path, uint64_t(st.st_size), max_bytes);
+    }
+    std::vector<uint8_t> buf(size_t(st.st_size));
+    size_t got = 0;
+    while (got < buf.size()) {
+        ssize_t n = ::read(fd, buf.data() + got, buf.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) { ::close(fd); fail("{}: read failed after {} bytes", path, got); }
+        got += size_t(n);
+    }
+    ::close(fd);
+    return buf;
+}
+
+std::string read_file_text(const std::string& path, uint64_t max_bytes) {
+    auto b = read_file_bytes(path, max_bytes);
+    return std::string(b.begin(), b.end());
+}
+
+void write_file_atomic(const std::string& path, const void* data, size_t size) {
+    std::string tmp = path + ".tmp." + std::to_string(::getpid());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) fail("{}: cannot create: {}", tmp, std::strerror(errno));
+    const auto* p = static_cast<const uint8_t*>(data);
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = ::write(fd, p + done, size - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            int e = errno; ::close(fd); ::unlink(tmp.c_str());
+            fail("{}: write failed: {}", path, std::strerror(e));
+        }
+        done += size_t(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) { ::unlink(tmp.c_str()); fail("{}: fsync failed", path); }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        int e = errno; ::unlink(tmp.c_str());
+        fail("{}: cannot rename into place: {}", path, std::strerror(e));
+    }
+    std::string dir = ".";
+    if (auto slash = path.rfind('/'); slash != std::string::npos) dir = slash == 0 ? "/" : path.substr(0, slash);
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) { ::fsync(dfd); ::close(dfd); }
+}
+
+}  // namespace trm

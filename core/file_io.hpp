@@ -1,0 +1,20 @@
+// Whole-file reads with a size cap, and crash-safe writes (temporary file, fsync, rename).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace trm {
+
+constexpr uint64_t kMaxModelFileBytes = uint64_t(4) << 30;  // 4 GiB: far above any TRM checkpoint
+
+// Reads `path` whole. Throws Error naming the file if it cannot be read or is larger than max_bytes.
+std::vector<uint8_t> read_file_bytes(const std::string& path, uint64_t max_bytes = kMaxModelFileBytes);
+std::string read_file_text(const std::string& path, uint64_t max_bytes = kMaxModelFileBytes);
+
+// Writes `data` to `path` so that a crash leaves either the old file or the new one, never a torn one:
+// write `path.tmp.<pid>`, fsync it, rename over `path`, fsync the directory.
+void write_file_atomic(const std::string& path, const void* data, size_t size);
+inline void write_file_atomic(const std::string& path, const std::string& s) { write_file_atomic(path, s.data(), s.size()); }
+
+}  // namespace trm

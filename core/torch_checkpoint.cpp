@@ -1,0 +1,1 @@
+#include "core/torch_checkpoint.hpp"

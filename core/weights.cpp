@@ -1,0 +1,93 @@
+#include "core/weights.hpp"
+
+#include "core/error.hpp"
+
+namespace trm {
+
+Layout::Layout(const Config& c) : cfg(c) {
+    c.validate();
+    const int64_t D = c.hidden_size, L = c.total_seq(), V = c.vocab_size;
+    const int64_t I = swiglu_inner(c.expansion, c.hidden_size), It = swiglu_inner(c.expansion, c.total_seq());
+    // Order as the official state_dict: buffers, embeddings, heads, puzzle_emb, embed_pos, layers.
+    auto add = [&](std::string name, std::vector<int64_t> shape, ParamKind kind = ParamKind::Dense) {
+        ParamSpec p{std::move(name), std::move(shape), kind, total, 1};
+        for (auto s : p.shape) p.numel *= size_t(s);
+        total += p.numel;
+        table.push_back(std::move(p));
+    };
+    add("inner.H_init", {D}, ParamKind::Buffer);
+    add("inner.L_init", {D}, ParamKind::Buffer);
+    add("inner.embed_tokens.embedding_weight", {V, D});
+    add("inner.lm_head.weight", {V, D});
+    add("inner.q_head.weight", {2, D});
+    add("inner.q_head.bias", {2});
+    if (c.puzzle_emb_ndim > 0) add("inner.puzzle_emb.weights", {c.num_puzzle_identifiers, c.puzzle_emb_ndim}, ParamKind::PuzzleEmb);
+    if (c.pos_encodings == PosEncoding::Learned) add("inner.embed_pos.embedding_weight", {L, D});
+    for (int l = 0; l < c.L_layers; l++) {
+        std::string p = fmt::format("inner.L_level.layers.{}.", l);
+        if (c.mlp_t) {
+            add(p + "mlp_t.gate_up_proj.weight", {2 * It, L});
+            add(p + "mlp_t.down_proj.weight", {L, It});
+        } else {
+            add(p + "self_attn.qkv_proj.weight", {3 * D, D});
+            add(p + "self_attn.o_proj.weight", {D, D});
+        }
+        add(p + "mlp.gate_up_proj.weight", {2 * I, D});
+        add(p + "mlp.down_proj.weight", {D, I});
+    }
+}
+
+const ParamSpec* Layout::find(const std::string& name) const {
+    for (auto& p : table) if (p.name == name) return &p;
+    return nullptr;
+}
+
+size_t Layout::dense_count() const {
+    size_t n = 0;
+    for (auto& p : table) if (p.kind == ParamKind::Dense) n += p.numel;
+    return n;
+}
+
+template <typename T>
+ModelView<T> Layout::view(T* arena) const {
+    ModelView<T> v;
+    auto at = [&](const std::string& name) -> T* {
+        const ParamSpec* p = find(name);
+        return p ? arena + p->offset : nullptr;
+    };
+    v.H_init = at("inner.H_init");
+    v.L_init = at("inner.L_init");
+    v.embed_tokens = at("inner.embed_tokens.embedding_weight");
+    v.embed_pos = at("inner.embed_pos.embedding_weight");
+    v.puzzle_emb = at("inner.puzzle_emb.weights");
+    v.lm_head = at("inner.lm_head.weight");
+    v.q_head_w = at("inner.q_head.weight");
+    v.q_head_b = at("inner.q_head.bias");
+    for (int l = 0; l < cfg.L_layers; l++) {
+        std::string p = fmt::format("inner.L_level.layers.{}.", l);
+        BlockView<T> b;
+        b.qkv = at(p + "self_attn.qkv_proj.weight");
+        b.o = at(p + "self_attn.o_proj.weight");
+        b.mlp_t_gate_up = at(p + "mlp_t.gate_up_proj.weight");
+        b.mlp_t_down = at(p + "mlp_t.down_proj.weight");
+        b.gate_up = at(p + "mlp.gate_up_proj.weight");
+        b.down = at(p + "mlp.down_proj.weight");
+        v.blocks.push_back(b);
+    }
+    return v;
+}
+template ModelView<float> Layout::view<float>(float*) const;
+template ModelView<const float> Layout::view<const float>(const float*) const;
+
+float* Model::ptr(const std::string& name) {
+    const ParamSpec* p = layout.find(name);
+    if (!p) fail("model has no tensor '{}'", name);
+    return arena.data() + p->offset;
+}
+const float* Model::ptr(const std::string& name) const {
+    const ParamSpec* p = layout.find(name);
+    if (!p) fail("model has no tensor '{}'", name);
+    return arena.data() + p->offset;
+}
+
+}  // namespace trm

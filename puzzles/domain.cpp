@@ -1,0 +1,42 @@
+#include "puzzles/domain.hpp"
+
+namespace trm {
+
+const char* domain_name(DomainKind d) {
+    switch (d) {
+        case DomainKind::Sudoku: return "sudoku";
+        case DomainKind::Maze: return "maze";
+        case DomainKind::Arc: return "arc";
+    }
+    return "?";
+}
+
+bool domain_from_name(std::string_view s, DomainKind* out) {
+    for (auto d : all_domains()) if (s == domain_name(d)) { *out = d; return true; }
+    return false;
+}
+
+std::vector<DomainKind> all_domains() { return {DomainKind::Sudoku, DomainKind::Maze, DomainKind::Arc}; }
+
+bool detect_domain(std::string_view text, DomainKind* out) {
+    size_t i = 0;
+    // skip blank space and '#' comment lines that are not maze rows (a maze row is mostly '#')
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t')) i++;
+    if (i == text.size()) return false;
+    if (text[i] == '{' || text[i] == '[') { *out = DomainKind::Arc; return true; }
+    bool has_s = false, has_g = false, has_wall_run = false;
+    size_t limit = std::min(text.size(), size_t(1) << 16);
+    int run = 0;
+    for (size_t k = i; k < limit; k++) {
+        char c = text[k];
+        if (c == 'S') has_s = true;
+        if (c == 'G') has_g = true;
+        run = (c == '#') ? run + 1 : 0;
+        if (run >= 3) has_wall_run = true;
+    }
+    if (has_s && has_g && has_wall_run) { *out = DomainKind::Maze; return true; }
+    *out = DomainKind::Sudoku;
+    return true;
+}
+
+}  // namespace trm
