@@ -30,9 +30,11 @@ int run_selected(CLI::App& app) {
 }
 
 void register_info(CLI::App& app);
+void register_debug(CLI::App& app);
 
 void register_commands(CLI::App& app) {
     register_info(app);
+    register_debug(app);
 }
 
 }  // namespace trm::cli

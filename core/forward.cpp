@@ -1,0 +1,211 @@
+#include "core/forward.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "core/ops.hpp"
+
+namespace trm {
+
+Dims::Dims(const Config& c, int batch)
+    : B(batch), S(c.seq_len), P(c.P()), L(c.total_seq()), D(c.hidden_size), H(c.num_heads), hd(c.head_dim()),
+      I(swiglu_inner(c.expansion, c.hidden_size)), It(swiglu_inner(c.expansion, c.total_seq())), V(c.vocab_size) {}
+
+Forward::Forward(const Model& m, int mb) : model(&m), max_batch(mb) {
+    const Config& c = m.cfg();
+    Dims d(c, mb);
+    const size_t R = d.R();
+    if (c.pos_encodings == PosEncoding::Rope) {
+        cos.resize(size_t(d.L) * d.hd);
+        sin.resize(size_t(d.L) * d.hd);
+        rope_table(cos.data(), sin.data(), d.L, d.hd, c.rope_theta);
+    }
+    x.resize(R * d.D);
+    z_H.resize(R * d.D);
+    z_L.resize(R * d.D);
+    inj.resize(R * d.D);
+    logits.resize(size_t(mb) * d.S * d.V);
+    q.resize(size_t(mb) * 2);
+    if (c.mlp_t) {
+        s_tgu.resize(size_t(2) * d.It * d.D);
+        s_tact.resize(size_t(d.It) * d.D);
+        s_tmp.resize(size_t(d.L) * d.D);
+        s_rms.resize(std::max<size_t>(R, size_t(d.D)));
+    } else {
+        s_qkv.resize(R * 3 * d.D);
+        s_probs.resize(size_t(d.L) * d.L);
+        s_att.resize(R * d.D);
+        s_tmp.resize(R * d.D);
+        s_rms.resize(R);
+    }
+    s_gu.resize(R * 2 * d.I);
+    s_act.resize(R * d.I);
+}
+
+size_t Forward::bytes() const {
+    size_t n = cos.size() + sin.size() + x.size() + z_H.size() + z_L.size() + inj.size() + logits.size() + q.size() +
+               s_qkv.size() + s_probs.size() + s_att.size() + s_tmp.size() + s_gu.size() + s_act.size() +
+               s_tgu.size() + s_tact.size() + s_rms.size();
+    return n * sizeof(float);
+}
+
+// official _input_embeddings: cat(puzzle_emb (zero-padded to P*D, viewed [P, D]), embed_tokens(inputs));
+// learned: 0.707106781 * (emb + embed_pos); then * sqrt(hidden_size)
+void embed_forward(float* out, const ModelView<const float>& w, const Config& c, const int32_t* tokens,
+                   const int32_t* puzzle_ids, int B) {
+    const int S = c.seq_len, P = c.P(), L = c.total_seq(), D = c.hidden_size, E = c.puzzle_emb_ndim;
+    const float scale = float(std::sqrt(double(D)));
+    for (int b = 0; b < B; b++) {
+        float* o = out + size_t(b) * L * D;
+        std::memset(o, 0, size_t(P) * D * sizeof(float));
+        if (E > 0) {
+            const int id = puzzle_ids ? puzzle_ids[b] : 0;
+            if (id < 0 || id >= c.num_puzzle_identifiers)
+                fail("puzzle identifier {} out of range (model has {})", id, c.num_puzzle_identifiers);
+            std::memcpy(o, w.puzzle_emb + size_t(id) * E, size_t(E) * sizeof(float));
+        }
+        for (int s = 0; s < S; s++) {
+            const int t = tokens[size_t(b) * S + s];
+            if (t < 0 || t >= c.vocab_size) fail("token {} at position {} out of range (vocab_size {})", t, s, c.vocab_size);
+            std::memcpy(o + size_t(P + s) * D, w.embed_tokens + size_t(t) * D, size_t(D) * sizeof(float));
+        }
+        if (c.pos_encodings == PosEncoding::Learned) {
+            const float k = 0.707106781f;
+            for (size_t i = 0; i < size_t(L) * D; i++) o[i] = k * (o[i] + w.embed_pos[i]);
+        }
+        for (size_t i = 0; i < size_t(L) * D; i++) o[i] *= scale;
+    }
+}
+
+// official Block.forward (post-norm):
+//   mlp_t:  h = rms_norm((h^T + mlp_t(h^T)))^T   (norm over the sequence axis)
+//   else :  h = rms_norm(h + self_attn(h))
+//           h = rms_norm(h + mlp(h))
+void block_forward(const BlockView<const float>& w, float* hs, int B, const Dims& d, const Config& c,
+                   const float* cos, const float* sin, BlockCache& k) {
+    const size_t R = size_t(B) * d.L;
+    const int D = d.D;
+    if (k.training) std::memcpy(k.x, hs, R * D * sizeof(float));
+    float* h1 = k.training ? k.h1 : hs;
+    if (c.mlp_t) {
+        // Per puzzle b: x_b [L, D]; G = Wgu [2It, L] @ x_b -> [2It, D] (gate rows | up rows);
+        // A = silu(G_gate) * G_up [It, D]; O = Wd [L, It] @ A [It, D]; y = rms_cols(x_b + O).
+        for (int b = 0; b < B; b++) {
+            const float* xb = hs + size_t(b) * d.L * D;
+            float* gu = k.t_gu + (k.training ? size_t(b) * 2 * d.It * D : 0);
+            float* act = k.t_act + (k.training ? size_t(b) * d.It * D : 0);
+            gemm(false, false, 2 * d.It, D, d.L, 1.0f, w.mlp_t_gate_up, d.L, xb, D, 0.0f, gu, D);
+            swiglu_rows_forward(act, gu, d.It, D);
+            float* yb = h1 + size_t(b) * d.L * D;
+            if (yb != xb) std::memcpy(yb, xb, size_t(d.L) * D * sizeof(float));
+            gemm(false, false, d.L, D, d.It, 1.0f, w.mlp_t_down, d.It, act, D, 1.0f, yb, D);
+            rmsnorm_cols_forward(yb, k.rms1 + (k.training ? size_t(b) * D : 0), yb, d.L, D, c.rms_norm_eps);
+        }
+    } else {
+        linear_forward(k.qkv, hs, w.qkv, int(R), D, 3 * D);
+        if (cos) rope_forward(k.qkv, cos, sin, int(R), d.L, d.H, d.hd);
+        attention_forward(k.att, k.probs, k.qkv, B, d.L, d.H, d.hd, k.training);
+        if (h1 != hs) std::memcpy(h1, hs, R * D * sizeof(float));
+        linear_forward(h1, k.att, w.o, int(R), D, D, /*accumulate=*/true);
+        rmsnorm_forward(h1, k.rms1, h1, int(R), D, c.rms_norm_eps);
+    }
+    float* h2 = k.training ? k.h2 : hs;
+    linear_forward(k.gu, h1, w.gate_up, int(R), D, 2 * d.I);
+    swiglu_forward(k.act, k.gu, int(R), d.I);
+    if (h2 != h1) std::memcpy(h2, h1, R * D * sizeof(float));
+    linear_forward(h2, k.act, w.down, int(R), d.I, D, /*accumulate=*/true);
+    rmsnorm_forward(h2, k.rms2, h2, int(R), D, c.rms_norm_eps);
+    if (h2 != hs) std::memcpy(hs, h2, R * D * sizeof(float));
+}
+
+void heads_forward(float* logits, float* q, const ModelView<const float>& w, const Dims& d, const float* z_H) {
+    for (int b = 0; b < d.B; b++) {
+        const float* zb = z_H + size_t(b) * d.L * d.D;
+        // output = lm_head(z_H)[:, P:]
+        linear_forward(logits + size_t(b) * d.S * d.V, zb + size_t(d.P) * d.D, w.lm_head, d.S, d.D, d.V);
+        // q_logits = q_head(z_H[:, 0])
+        for (int j = 0; j < 2; j++) {
+            float acc = w.q_head_b[j];
+            for (int i = 0; i < d.D; i++) acc += w.q_head_w[size_t(j) * d.D + i] * zb[i];
+            q[size_t(b) * 2 + j] = acc;
+        }
+    }
+}
+
+void Forward::embed(const int32_t* tokens, const int32_t* puzzle_ids, int B) {
+    TRM_CHECK(B <= max_batch);
+    embed_forward(x.data(), model->view(), model->cfg(), tokens, puzzle_ids, B);
+}
+
+void Forward::reset_carry(int B, const uint8_t* reset) {
+    const Config& c = model->cfg();
+    const int L = c.total_seq(), D = c.hidden_size;
+    auto w = model->view();
+    for (int b = 0; b < B; b++) {
+        if (reset && !reset[b]) continue;
+        for (int l = 0; l < L; l++) {
+            std::memcpy(&z_H[(size_t(b) * L + l) * D], w.H_init, size_t(D) * sizeof(float));
+            std::memcpy(&z_L[(size_t(b) * L + l) * D], w.L_init, size_t(D) * sizeof(float));
+        }
+    }
+}
+
+void Forward::step(int B, const std::function<void(int)>& on_cycle) {
+    TRM_CHECK(B <= max_batch);
+    const Config& c = model->cfg();
+    Dims d(c, B);
+    auto w = model->view();
+    const size_t n = d.R() * d.D;
+    BlockCache k;
+    k.qkv = s_qkv.data(); k.probs = s_probs.data(); k.att = s_att.data();
+    k.t_gu = s_tgu.data(); k.t_act = s_tact.data(); k.rms1 = s_rms.data(); k.rms2 = s_rms.data();
+    k.gu = s_gu.data(); k.act = s_act.data();
+    const float* cs = cos.empty() ? nullptr : cos.data();
+    const float* sn = sin.empty() ? nullptr : sin.data();
+    auto net = [&](float* h, const float* injection) {  // ReasoningModule: h = layers(h + injection)
+        add_inplace(h, injection, n);
+        for (auto& bw : w.blocks) block_forward(bw, h, B, d, c, cs, sn, k);
+    };
+    for (int hc = 0; hc < c.H_cycles; hc++) {
+        for (int lc = 0; lc < c.L_cycles; lc++) {
+            add_into(inj.data(), z_H.data(), x.data(), n);  // z_L = L_level(z_L, z_H + input_embeddings)
+            net(z_L.data(), inj.data());
+        }
+        net(z_H.data(), z_L.data());                         // z_H = L_level(z_H, z_L)
+        if (on_cycle && hc + 1 < c.H_cycles) { heads(B); on_cycle(hc); }
+    }
+    heads(B);
+    if (on_cycle) on_cycle(c.H_cycles - 1);
+}
+
+void Forward::heads(int B) {
+    Dims d(model->cfg(), B);
+    heads_forward(logits.data(), q.data(), model->view(), d, z_H.data());
+}
+
+void Forward::move_row(int to, int from) {
+    if (to == from) return;
+    const Config& c = model->cfg();
+    const size_t row = size_t(c.total_seq()) * c.hidden_size;
+    std::memcpy(&x[size_t(to) * row], &x[size_t(from) * row], row * sizeof(float));
+    std::memcpy(&z_H[size_t(to) * row], &z_H[size_t(from) * row], row * sizeof(float));
+    std::memcpy(&z_L[size_t(to) * row], &z_L[size_t(from) * row], row * sizeof(float));
+    const size_t lrow = size_t(c.seq_len) * c.vocab_size;
+    std::memcpy(&logits[size_t(to) * lrow], &logits[size_t(from) * lrow], lrow * sizeof(float));
+    q[size_t(to) * 2] = q[size_t(from) * 2];
+    q[size_t(to) * 2 + 1] = q[size_t(from) * 2 + 1];
+}
+
+double flops_per_step(const Config& c) {
+    Dims d(c, 1);
+    const double L = d.L, D = d.D;
+    double block = 0;
+    if (c.mlp_t) block += 2.0 * D * (2.0 * d.It * L) + 2.0 * D * (L * d.It);
+    else block += 2.0 * L * D * 3 * D + 2.0 * L * D * D + 2.0 * 2 * L * L * D;  // qkv, o, scores + PV
+    block += 2.0 * L * D * 2 * d.I + 2.0 * L * d.I * D;
+    const double apps = double(c.H_cycles) * (c.L_cycles + 1) * c.L_layers;
+    return apps * block + 2.0 * d.S * D * d.V + 4.0 * D;
+}
+
+}  // namespace trm

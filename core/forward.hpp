@@ -1,0 +1,85 @@
+// The TRM forward pass (official TinyRecursiveReasoningModel_ACTV1_Inner) over a batch of B puzzles.
+//
+//   x   = input embeddings                    [B, L, D]   (puzzle prefix rows, then token rows)
+//   per supervision step, from the carry (z_H = y, z_L = z):
+//     repeat H_cycles:  repeat L_cycles: z_L = net(z_L, z_H + x)     "critique"
+//                       z_H = net(z_H, z_L)                          "refine"
+//     logits = lm_head(z_H)[:, P:]            [B, S, V]               "draft"
+//     q      = q_head(z_H[:, 0])              [B, 2]  (q_halt, q_continue)
+//   net(h, inj) = blocks(h + inj); block = post-norm attention (or mlp_t over the sequence axis) + SwiGLU MLP.
+//
+// All buffers are sized once from (Config, max_batch); nothing is allocated inside the recursion.
+#pragma once
+#include <functional>
+#include <vector>
+
+#include "core/weights.hpp"
+
+namespace trm {
+
+// Buffers of one block application. In inference they point into shared scratch; in training each application of
+// the last H cycle has its own, kept for backward.
+struct BlockCache {
+    float* x = nullptr;      // [R, D] block input (training only)
+    float* qkv = nullptr;    // [R, 3D] q, k after RoPE
+    float* probs = nullptr;  // [B, H, L, L] (training) or [L, L] scratch (inference)
+    float* att = nullptr;    // [R, D] attention output before o_proj
+    float* t_gu = nullptr;   // [B, 2It, D] mlp_t gate|up rows (inference: [2It, D])
+    float* t_act = nullptr;  // [B, It, D] (inference: [It, D])
+    float* h1 = nullptr;     // [R, D] after the first post-norm
+    float* rms1 = nullptr;   // [R] (attention) or [B, D] (mlp_t, per column)
+    float* gu = nullptr;     // [R, 2I]
+    float* act = nullptr;    // [R, I]
+    float* h2 = nullptr;     // [R, D] block output (training only; inference works in place)
+    float* rms2 = nullptr;   // [R]
+    bool training = false;
+};
+
+// Sizes of everything, derived from the config.
+struct Dims {
+    int B, S, P, L, D, H, hd, I, It, V;
+    Dims(const Config& c, int batch);
+    size_t R() const { return size_t(B) * L; }
+};
+
+struct Forward {
+    const Model* model;
+    int max_batch;
+    std::vector<float> cos, sin;     // [L, hd] RoPE table
+    std::vector<float> x;            // [B, L, D] input embeddings
+    std::vector<float> z_H, z_L;     // [B, L, D] carry
+    std::vector<float> inj;          // [B, L, D] input injection scratch
+    std::vector<float> logits;       // [B, S, V]
+    std::vector<float> q;            // [B, 2] (q_halt, q_continue)
+    // inference scratch
+    std::vector<float> s_qkv, s_probs, s_att, s_tmp, s_gu, s_act, s_tgu, s_tact, s_rms;
+
+    Forward(const Model& m, int max_batch);
+    size_t bytes() const;  // activation memory held
+
+    // x[b] = input embeddings of (tokens[b, :S], puzzle_ids[b]) for b < B.
+    void embed(const int32_t* tokens, const int32_t* puzzle_ids, int B);
+    // z_H[b], z_L[b] = H_init, L_init for rows with reset[b] (all rows when reset is null).
+    void reset_carry(int B, const uint8_t* reset = nullptr);
+    // One supervision step on rows [0, B): updates z_H, z_L, writes logits and q. on_cycle (optional) is called
+    // after every H cycle with the cycle index, so a trace can decode intermediate answers from z_H.
+    void step(int B, const std::function<void(int)>& on_cycle = {});
+    // Decodes z_H rows into logits [B, S, V] and q [B, 2] (also done by step()).
+    void heads(int B);
+    // Moves row `from` to row `to` (x, carry): used to compact the batch when rows halt.
+    void move_row(int to, int from);
+};
+
+// ---- building blocks shared with training ----
+void block_forward(const BlockView<const float>& w, float* hs, int B, const Dims& d, const Config& c,
+                   const float* cos, const float* sin, BlockCache& cache);
+// input embeddings: out [B, L, D]
+void embed_forward(float* out, const ModelView<const float>& w, const Config& c, const int32_t* tokens,
+                   const int32_t* puzzle_ids, int B);
+// lm_head on rows P.. and q_head on row 0 of each puzzle.
+void heads_forward(float* logits, float* q, const ModelView<const float>& w, const Dims& d, const float* z_H);
+
+// FLOPs of one supervision step for one puzzle (matmuls and attention; element-wise work not counted).
+double flops_per_step(const Config& c);
+
+}  // namespace trm

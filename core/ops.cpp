@@ -1,0 +1,257 @@
+#include "core/ops.hpp"
+
+#include <cblas.h>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace trm {
+
+void set_num_threads(int n) {
+    if (n > 0) openblas_set_num_threads(n);
+}
+
+void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+          int ldb, float beta, float* C, int ldc) {
+    if (M == 0 || N == 0) return;
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
+                alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void gemm_reference(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda,
+                    const float* B, int ldb, float beta, float* C, int ldc) {
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double acc = 0;
+            for (int k = 0; k < K; k++) {
+                float a = trans_a ? A[k * lda + i] : A[i * lda + k];
+                float b = trans_b ? B[j * ldb + k] : B[k * ldb + j];
+                acc += double(a) * b;
+            }
+            C[i * ldc + j] = float(alpha * acc + (beta == 0 ? 0.0 : double(beta) * C[i * ldc + j]));
+        }
+}
+
+void linear_forward(float* out, const float* inp, const float* w, int R, int In, int O, bool accumulate) {
+    gemm(false, true, R, O, In, 1.0f, inp, In, w, In, accumulate ? 1.0f : 0.0f, out, O);
+}
+
+void linear_backward(float* dinp, float* dw, const float* dout, const float* inp, const float* w, int R, int In, int O) {
+    if (dinp) gemm(false, false, R, In, O, 1.0f, dout, O, w, In, 1.0f, dinp, In);
+    if (dw) gemm(true, false, O, In, R, 1.0f, dout, O, inp, In, 1.0f, dw, In);
+}
+
+// ---- RMSNorm ----
+// official rms_norm: variance = x.square().mean(-1); x * rsqrt(variance + eps), in float32.
+void rmsnorm_forward(float* out, float* inv_rms, const float* inp, int rows, int dim, float eps) {
+    for (int r = 0; r < rows; r++) {
+        const float* x = inp + size_t(r) * dim;
+        float* y = out + size_t(r) * dim;
+        float ss = 0;
+        for (int i = 0; i < dim; i++) ss += x[i] * x[i];
+        float inv = 1.0f / std::sqrt(ss / float(dim) + eps);
+        for (int i = 0; i < dim; i++) y[i] = x[i] * inv;
+        if (inv_rms) inv_rms[r] = inv;
+    }
+}
+
+void rmsnorm_backward(float* dinp, const float* dout, const float* out, const float* inv_rms, int rows, int dim, bool overwrite) {
+    for (int r = 0; r < rows; r++) {
+        const float* dy = dout + size_t(r) * dim;
+        const float* y = out + size_t(r) * dim;
+        float* dx = dinp + size_t(r) * dim;
+        float dot = 0;
+        for (int i = 0; i < dim; i++) dot += dy[i] * y[i];
+        const float mean = dot / float(dim), inv = inv_rms[r];
+        if (overwrite)
+            for (int i = 0; i < dim; i++) dx[i] = inv * (dy[i] - y[i] * mean);
+        else
+            for (int i = 0; i < dim; i++) dx[i] += inv * (dy[i] - y[i] * mean);
+    }
+}
+
+void rmsnorm_cols_forward(float* out, float* inv_rms, const float* inp, int n, int m, float eps) {
+    std::vector<float> ss(static_cast<size_t>(m), 0.0f);
+    for (int i = 0; i < n; i++) {
+        const float* x = inp + size_t(i) * m;
+        for (int j = 0; j < m; j++) ss[j] += x[j] * x[j];
+    }
+    for (int j = 0; j < m; j++) ss[j] = 1.0f / std::sqrt(ss[j] / float(n) + eps);
+    for (int i = 0; i < n; i++) {
+        const float* x = inp + size_t(i) * m;
+        float* y = out + size_t(i) * m;
+        for (int j = 0; j < m; j++) y[j] = x[j] * ss[j];
+    }
+    if (inv_rms) std::memcpy(inv_rms, ss.data(), size_t(m) * sizeof(float));
+}
+
+void rmsnorm_cols_backward(float* dinp, const float* dout, const float* out, const float* inv_rms, int n, int m, bool overwrite) {
+    std::vector<float> dot(static_cast<size_t>(m), 0.0f);
+    for (int i = 0; i < n; i++) {
+        const float* dy = dout + size_t(i) * m;
+        const float* y = out + size_t(i) * m;
+        for (int j = 0; j < m; j++) dot[j] += dy[j] * y[j];
+    }
+    for (int j = 0; j < m; j++) dot[j] /= float(n);
+    for (int i = 0; i < n; i++) {
+        const float* dy = dout + size_t(i) * m;
+        const float* y = out + size_t(i) * m;
+        float* dx = dinp + size_t(i) * m;
+        if (overwrite)
+            for (int j = 0; j < m; j++) dx[j] = inv_rms[j] * (dy[j] - y[j] * dot[j]);
+        else
+            for (int j = 0; j < m; j++) dx[j] += inv_rms[j] * (dy[j] - y[j] * dot[j]);
+    }
+}
+
+// ---- SwiGLU ----
+static inline float silu(float g) { return g / (1.0f + std::exp(-g)); }
+static inline void swiglu_grad(float g, float u, float dy, float* dg, float* du) {
+    const float s = 1.0f / (1.0f + std::exp(-g));
+    *du = dy * g * s;
+    *dg = dy * u * s * (1.0f + g * (1.0f - s));
+}
+
+void swiglu_forward(float* out, const float* gu, int rows, int I) {
+    for (int r = 0; r < rows; r++) {
+        const float* g = gu + size_t(r) * 2 * I;
+        const float* u = g + I;
+        float* y = out + size_t(r) * I;
+        for (int i = 0; i < I; i++) y[i] = silu(g[i]) * u[i];
+    }
+}
+
+void swiglu_backward(float* dgu, const float* dout, const float* gu, int rows, int I) {
+    for (int r = 0; r < rows; r++) {
+        const float* g = gu + size_t(r) * 2 * I;
+        const float* u = g + I;
+        const float* dy = dout + size_t(r) * I;
+        float* dg = dgu + size_t(r) * 2 * I;
+        float* du = dg + I;
+        for (int i = 0; i < I; i++) swiglu_grad(g[i], u[i], dy[i], &dg[i], &du[i]);
+    }
+}
+
+void swiglu_rows_forward(float* out, const float* gu, int I, int cols) {
+    const size_t n = size_t(I) * cols;
+    const float* g = gu;
+    const float* u = gu + n;
+    for (size_t k = 0; k < n; k++) out[k] = silu(g[k]) * u[k];
+}
+
+void swiglu_rows_backward(float* dgu, const float* dout, const float* gu, int I, int cols) {
+    const size_t n = size_t(I) * cols;
+    for (size_t k = 0; k < n; k++) swiglu_grad(gu[k], gu[n + k], dout[k], &dgu[k], &dgu[n + k]);
+}
+
+// ---- RoPE ----
+void rope_table(float* cos, float* sin, int L, int hd, float theta) {
+    const int half = hd / 2;
+    std::vector<float> inv_freq(static_cast<size_t>(half));
+    for (int i = 0; i < half; i++) {
+        float e = float(2 * i) / float(hd);                  // arange(0, dim, 2, float32) / dim
+        inv_freq[i] = 1.0f / std::pow(theta, e);            // float32 pow and reciprocal
+    }
+    for (int t = 0; t < L; t++)
+        for (int i = 0; i < hd; i++) {
+            float a = float(t) * inv_freq[i % half];        // torch.outer in float32
+            cos[size_t(t) * hd + i] = float(std::cos(double(a)));
+            sin[size_t(t) * hd + i] = float(std::sin(double(a)));
+        }
+}
+
+// q_embed = q * cos + rotate_half(q) * sin, rotate_half(x) = cat(-x[h:], x[:h])
+void rope_forward(float* qkv, const float* cos, const float* sin, int rows, int L, int H, int hd) {
+    const int D = H * hd, half = hd / 2;
+    std::vector<float> tmp(static_cast<size_t>(hd));
+    for (int r = 0; r < rows; r++) {
+        const float* c = cos + size_t(r % L) * hd;
+        const float* s = sin + size_t(r % L) * hd;
+        for (int part = 0; part < 2; part++)  // q then k
+            for (int h = 0; h < H; h++) {
+                float* x = qkv + size_t(r) * 3 * D + size_t(part) * D + size_t(h) * hd;
+                for (int i = 0; i < half; i++) tmp[i] = x[i] * c[i] - x[i + half] * s[i];
+                for (int i = half; i < hd; i++) tmp[i] = x[i] * c[i] + x[i - half] * s[i];
+                std::memcpy(x, tmp.data(), size_t(hd) * sizeof(float));
+            }
+    }
+}
+
+void rope_backward(float* dqkv, const float* cos, const float* sin, int rows, int L, int H, int hd) {
+    const int D = H * hd, half = hd / 2;
+    std::vector<float> tmp(static_cast<size_t>(hd));
+    for (int r = 0; r < rows; r++) {
+        const float* c = cos + size_t(r % L) * hd;
+        const float* s = sin + size_t(r % L) * hd;
+        for (int part = 0; part < 2; part++)
+            for (int h = 0; h < H; h++) {
+                float* d = dqkv + size_t(r) * 3 * D + size_t(part) * D + size_t(h) * hd;
+                for (int j = 0; j < half; j++) tmp[j] = d[j] * c[j] + d[j + half] * s[j + half];
+                for (int j = half; j < hd; j++) tmp[j] = d[j] * c[j] - d[j - half] * s[j - half];
+                std::memcpy(d, tmp.data(), size_t(hd) * sizeof(float));
+            }
+    }
+}
+
+// ---- attention ----
+// Per (b, h): S = q k^T / sqrt(hd) [L, L]; P = softmax(S); out = P v. q, k, v are strided views into qkv.
+void attention_forward(float* att, float* probs, const float* qkv, int B, int L, int H, int hd, bool save_probs) {
+    const int D = H * hd, ld = 3 * D;
+    const float scale = 1.0f / std::sqrt(float(hd));
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            const float* q = qkv + size_t(b) * L * ld + size_t(h) * hd;
+            const float* k = q + D;
+            const float* v = q + 2 * D;
+            float* p = save_probs ? probs + (size_t(b) * H + h) * L * L : probs;
+            gemm(false, true, L, L, hd, scale, q, ld, k, ld, 0.0f, p, L);
+            for (int i = 0; i < L; i++) {
+                float* row = p + size_t(i) * L;
+                float mx = row[0];
+                for (int j = 1; j < L; j++) mx = std::max(mx, row[j]);
+                float sum = 0;
+                for (int j = 0; j < L; j++) { row[j] = std::exp(row[j] - mx); sum += row[j]; }
+                const float inv = 1.0f / sum;
+                for (int j = 0; j < L; j++) row[j] *= inv;
+            }
+            gemm(false, false, L, hd, L, 1.0f, p, L, v, ld, 0.0f, att + size_t(b) * L * D + size_t(h) * hd, D);
+        }
+}
+
+void attention_backward(float* dqkv, float* scratch, const float* datt, const float* qkv, const float* probs, int B,
+                        int L, int H, int hd) {
+    const int D = H * hd, ld = 3 * D;
+    const float scale = 1.0f / std::sqrt(float(hd));
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            const size_t base = size_t(b) * L * ld + size_t(h) * hd;
+            const float* q = qkv + base;
+            const float* k = q + D;
+            const float* v = q + 2 * D;
+            float* dq = dqkv + base;
+            float* dk = dq + D;
+            float* dv = dq + 2 * D;
+            const float* p = probs + (size_t(b) * H + h) * L * L;
+            const float* dout = datt + size_t(b) * L * D + size_t(h) * hd;
+            gemm(true, false, L, hd, L, 1.0f, p, L, dout, D, 0.0f, dv, ld);          // dV = P^T dO
+            gemm(false, true, L, L, hd, 1.0f, dout, D, v, ld, 0.0f, scratch, L);     // dP = dO V^T
+            for (int i = 0; i < L; i++) {                                           // dS = P * (dP - sum(dP * P))
+                float* ds = scratch + size_t(i) * L;
+                const float* pr = p + size_t(i) * L;
+                float dot = 0;
+                for (int j = 0; j < L; j++) dot += ds[j] * pr[j];
+                for (int j = 0; j < L; j++) ds[j] = pr[j] * (ds[j] - dot) * scale;
+            }
+            gemm(false, false, L, hd, L, 1.0f, scratch, L, k, ld, 0.0f, dq, ld);     // dQ = dS K
+            gemm(true, false, L, hd, L, 1.0f, scratch, L, q, ld, 0.0f, dk, ld);      // dK = dS^T Q
+        }
+}
+
+void add_inplace(float* a, const float* b, size_t n) {
+    for (size_t i = 0; i < n; i++) a[i] += b[i];
+}
+void add_into(float* out, const float* a, const float* b, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+}  // namespace trm
