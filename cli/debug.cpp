@@ -35,6 +35,23 @@ static int run_debug_forward(const DebugForwardOptions& o) {
 
 
 
+struct DebugTrainStepOptions {
+    std::string model, batch, out;
+};
+
+static int run_debug_train_step(const DebugTrainStepOptions& o) {
+    Model m = load_model(o.model);
+    TensorFile in = read_safetensors(o.batch);
+    auto tokens = read_i32(in, "inputs", o.batch);
+    auto labels = read_i32(in, "labels", o.batch);
+    auto ids = in.has("puzzle_identifiers") ? read_i32(in, "puzzle_identifiers", o.batch)
+                                            : std::vector<int32_t>(tokens.size() / size_t(m.cfg().seq_len), 0);
+    TensorFile out = debug_train_step(m, tokens, ids, labels);
+    write_safetensors(o.out, out);
+    fmt::print(stderr, "wrote {} tensors to {}\n", out.tensors.size(), o.out);
+    return kExitOk;
+}
+
 void register_debug(CLI::App& app) {
     auto* dbg = app.add_subcommand("debug", "Parity tools: run the model on a batch and dump tensors");
     dbg->require_subcommand(1);
@@ -46,6 +63,14 @@ void register_debug(CLI::App& app) {
     f->add_option("-o,--out", fo->out, "output safetensors")->required();
     f->footer("Example: trm debug forward step_100 --inputs forward.safetensors --steps 4 -o ours.safetensors");
     set_action(f, [fo] { return run_debug_forward(*fo); });
+
+    auto to = std::make_shared<DebugTrainStepOptions>();
+    auto* t = dbg->add_subcommand("train-step", "One training step from a fresh carry: write losses and every gradient");
+    t->add_option("model", to->model, "model file")->required();
+    t->add_option("--batch", to->batch, "safetensors with `inputs`, `puzzle_identifiers`, `labels` (-100 = ignored)")->required();
+    t->add_option("-o,--out", to->out, "output safetensors")->required();
+    t->footer("Example: trm debug train-step step_100 --batch train_step.safetensors -o grads.safetensors");
+    set_action(t, [to] { return run_debug_train_step(*to); });
 }
 
 }  // namespace trm::cli

@@ -61,3 +61,47 @@ TensorFile debug_forward(const Model& m, const std::vector<int32_t>& tokens, con
 }
 
 }  // namespace trm
+
+#include "core/train_step.hpp"
+
+namespace trm {
+
+TensorFile debug_train_step(Model& m, const std::vector<int32_t>& tokens, const std::vector<int32_t>& ids,
+                            const std::vector<int32_t>& labels) {
+    const Config& c = m.cfg();
+    const int B = int(ids.size());
+    if (B <= 0) fail("debug train-step: empty batch");
+    if (tokens.size() != size_t(B) * c.seq_len || labels.size() != tokens.size())
+        fail("debug train-step: inputs/labels hold {}/{} values, expected {} x {}", tokens.size(), labels.size(), B, c.seq_len);
+    TrainStep ts(m, B);
+    ts.refill(tokens.data(), labels.data(), ids.data());
+    Rng rng(0);
+    ts.forward_backward(1.0, rng, c.halt_exploration_prob);
+    const int64_t S = c.seq_len, V = c.vocab_size, E = c.puzzle_emb_ndim;
+    TensorFile out;
+    const LossOut& l = ts.last_loss;
+    out.tensors["loss"] = Tensor::from_f64({}, &l.loss);
+    out.tensors["lm_loss"] = Tensor::from_f64({}, &l.lm_loss);
+    float qhl = float(l.q_halt_loss);
+    out.tensors["q_halt_loss"] = Tensor::from_f32({}, &qhl);
+    out.tensors["logits"] = Tensor::from_f32({B, S, V}, ts.fwd.logits.data());
+    std::vector<float> qh(B), qc(B);
+    std::vector<int32_t> correct(B), halted(B);
+    for (int b = 0; b < B; b++) {
+        qh[b] = ts.fwd.q[2 * b]; qc[b] = ts.fwd.q[2 * b + 1];
+        correct[b] = l.seq_is_correct[b]; halted[b] = ts.halted[b];
+    }
+    out.tensors["q_halt_logits"] = Tensor::from_f32({B}, qh.data());
+    out.tensors["q_continue_logits"] = Tensor::from_f32({B}, qc.data());
+    out.tensors["seq_is_correct"] = Tensor::from_i32({B}, correct.data());
+    out.tensors["halted"] = Tensor::from_i32({B}, halted.data());
+    out.tensors["steps"] = Tensor::from_i32({B}, ts.steps.data());
+    for (auto& p : ts.grad_layout.table) {
+        if (p.kind != ParamKind::Dense) continue;
+        out.tensors["grad." + std::string(kOfficialPrefix) + p.name] = Tensor::from_f32(p.shape, ts.grads.data() + p.offset);
+    }
+    if (E > 0) out.tensors["grad.puzzle_emb.local_weights"] = Tensor::from_f32({B, E}, ts.dpuzzle_local.data());
+    return out;
+}
+
+}  // namespace trm

@@ -29,3 +29,12 @@ struct ActEval {
 TensorFile debug_forward(const Model& m, const std::vector<int32_t>& tokens, const std::vector<int32_t>& ids, int steps);
 
 }  // namespace trm
+
+namespace trm {
+// One official train_batch step from a fresh carry on (inputs, puzzle_identifiers, labels), returning `loss`,
+// `lm_loss`, `q_halt_loss`, `logits`, `q_halt_logits`, `q_continue_logits`, `seq_is_correct`, `halted`, `steps`, and
+// `grad.<_orig_mod.model.key>` for every trained parameter plus `grad.puzzle_emb.local_weights` [B, E]: the
+// gradients of the UN-scaled loss, under the names of the official fixtures' train_step.safetensors.
+TensorFile debug_train_step(Model& m, const std::vector<int32_t>& tokens, const std::vector<int32_t>& ids,
+                            const std::vector<int32_t>& labels);
+}  // namespace trm

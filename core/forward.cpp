@@ -152,6 +152,13 @@ void Forward::reset_carry(int B, const uint8_t* reset) {
 }
 
 void Forward::step(int B, const std::function<void(int)>& on_cycle) {
+    const int H = model->cfg().H_cycles;
+    run_cycles(B, H, on_cycle);
+    heads(B);
+    if (on_cycle) on_cycle(H - 1);
+}
+
+void Forward::run_cycles(int B, int cycles, const std::function<void(int)>& on_cycle) {
     TRM_CHECK(B <= max_batch);
     const Config& c = model->cfg();
     Dims d(c, B);
@@ -167,7 +174,7 @@ void Forward::step(int B, const std::function<void(int)>& on_cycle) {
         add_inplace(h, injection, n);
         for (auto& bw : w.blocks) block_forward(bw, h, B, d, c, cs, sn, k);
     };
-    for (int hc = 0; hc < c.H_cycles; hc++) {
+    for (int hc = 0; hc < cycles; hc++) {
         for (int lc = 0; lc < c.L_cycles; lc++) {
             add_into(inj.data(), z_H.data(), x.data(), n);  // z_L = L_level(z_L, z_H + input_embeddings)
             net(z_L.data(), inj.data());
@@ -175,8 +182,6 @@ void Forward::step(int B, const std::function<void(int)>& on_cycle) {
         net(z_H.data(), z_L.data());                         // z_H = L_level(z_H, z_L)
         if (on_cycle && hc + 1 < c.H_cycles) { heads(B); on_cycle(hc); }
     }
-    heads(B);
-    if (on_cycle) on_cycle(c.H_cycles - 1);
 }
 
 void Forward::heads(int B) {

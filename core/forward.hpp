@@ -64,6 +64,8 @@ struct Forward {
     // One supervision step on rows [0, B): updates z_H, z_L, writes logits and q. on_cycle (optional) is called
     // after every H cycle with the cycle index, so a trace can decode intermediate answers from z_H.
     void step(int B, const std::function<void(int)>& on_cycle = {});
+    // Runs `cycles` H cycles (each L_cycles z-updates + 1 y-update) without heads, without saving activations.
+    void run_cycles(int B, int cycles, const std::function<void(int)>& on_cycle = {});
     // Decodes z_H rows into logits [B, S, V] and q [B, 2] (also done by step()).
     void heads(int B);
     // Moves row `from` to row `to` (x, carry): used to compact the batch when rows halt.

@@ -67,3 +67,36 @@ TEST_CASE("native format round trip keeps parity") {
         }
     }
 }
+
+// One official training step: losses within 1e-5 relative, every gradient within 1e-4 of its tensor's max |g|.
+TEST_CASE("train step matches the official fixtures (losses and every gradient)") {
+    for (auto v : kVariants) {
+        SUBCASE(v) {
+            Model m = load_model(std::string(kFixtures) + v + "/step_100");
+            TensorFile ref = read_safetensors(std::string(kFixtures) + v + "/train_step.safetensors");
+            auto i32 = [&](const char* name) {
+                auto x = ref.at(name, v).to_i64();
+                return std::vector<int32_t>(x.begin(), x.end());
+            };
+            TensorFile got = debug_train_step(m, i32("inputs"), i32("puzzle_identifiers"), i32("labels"));
+            for (auto name : {"loss", "lm_loss", "q_halt_loss"}) {
+                double a = got.at(name, "ours").to_f64()[0], b = ref.at(name, v).to_f64()[0];
+                CHECK_MESSAGE(std::abs(a - b) <= 1e-5 * std::abs(b), v << " " << name << ": " << a << " vs " << b);
+            }
+            for (auto name : {"seq_is_correct", "halted", "steps"})
+                CHECK_MESSAGE(got.at(name, "ours").to_i64() == ref.at(name, v).to_i64(), v << " " << name);
+            int grads = 0;
+            for (auto& [name, t] : ref.tensors) {
+                if (name.rfind("grad.", 0) != 0) continue;
+                grads++;
+                REQUIRE_MESSAGE(got.has(name), v << ": we produce no " << name);
+                auto a = got.tensors.at(name).to_f64(), b = t.to_f64();
+                REQUIRE(a.size() == b.size());
+                double mx = 0, d = 0;
+                for (size_t i = 0; i < a.size(); i++) { mx = std::max(mx, std::abs(b[i])); d = std::max(d, std::abs(a[i] - b[i])); }
+                CHECK_MESSAGE(d <= 1e-4 * std::max(mx, 1e-12), v << " " << name << ": max diff " << d << " (max |g| " << mx << ")");
+            }
+            CHECK(grads >= 10);
+        }
+    }
+}
