@@ -1,0 +1,78 @@
+// `trm bench`: sgemm peak, then inference (and with --train, training) throughput at the reference shapes,
+// measured in the same run so the percentages compare like with like.
+#include <fmt/core.h>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "core/bench.hpp"
+#include "core/ops.hpp"
+
+namespace trm::cli {
+
+struct BenchOptions {
+    bool train = false;
+    double seconds = 3.0;
+    int threads = 0;
+    std::string only;  // run only shapes whose name contains this
+};
+
+struct Shape {
+    const char* name;
+    Config cfg;
+    std::vector<int> batches;
+};
+
+static Config shape(int hidden, int heads, bool mlp_t, int seq, int vocab, int H, int L) {
+    Config c;
+    c.hidden_size = hidden; c.num_heads = heads; c.expansion = 4; c.L_layers = 2; c.H_cycles = H; c.L_cycles = L;
+    c.halt_max_steps = 16; c.puzzle_emb_ndim = hidden; c.puzzle_emb_len = 16; c.mlp_t = mlp_t;
+    c.pos_encodings = mlp_t ? PosEncoding::None : PosEncoding::Rope;
+    c.seq_len = seq; c.vocab_size = vocab; c.num_puzzle_identifiers = 1;
+    return c;
+}
+
+static int run_bench(const BenchOptions& o) {
+    int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    set_num_threads(threads);
+    fmt::print("trm bench: {} thread(s), OpenBLAS sgemm, compiler {} {}, flags -O3 -march=native\n", threads,
+#if defined(__clang__)
+               "clang", __clang_version__
+#else
+               "g++", __VERSION__
+#endif
+    );
+    const double peak = sgemm_peak_gflops(o.seconds);
+    fmt::print("sgemm peak (1024/2048 square): {:.1f} GFLOP/s\n\n", peak);
+    std::vector<Shape> shapes = {
+        {"sudoku-mlp-512 (official: hidden 512, mlp_t, seq 81, P 16, H3 L6)", shape(512, 8, true, 81, 11, 3, 6), {1, 64}},
+        {"sudoku-mlp-128 (CPU-sized: hidden 128, mlp_t, H3 L6)", shape(128, 4, true, 81, 11, 3, 6), {1, 64}},
+        {"maze-att-512 (official 30x30: hidden 512, 8 heads, seq 900, H3 L4)", shape(512, 8, false, 900, 6, 3, 4), {1, 8}},
+    };
+    fmt::print("{:<70} {:>5} {:>14} {:>10} {:>12} {:>9} {:>7}\n", o.train ? "training" : "inference", "batch",
+               "MFLOP/step", "ms/step", o.train ? "ex-steps/s" : "puzzles/s", "GFLOP/s", "%peak");
+    for (auto& s : shapes) {
+        if (!o.only.empty() && std::string(s.name).find(o.only) == std::string::npos) continue;
+        for (int b : s.batches) {
+            if (o.train && b == 1) continue;
+            SpeedResult r = o.train ? bench_training(s.cfg, b, o.seconds) : bench_inference(s.cfg, b, o.seconds);
+            fmt::print("{:<70} {:>5} {:>14.1f} {:>10.2f} {:>12.1f} {:>9.1f} {:>6.1f}%\n", s.name, b,
+                       r.flops_per_step / 1e6, r.ms_per_step, r.per_second, r.gflops, 100.0 * r.gflops / peak);
+            std::fflush(stdout);
+        }
+    }
+    if (!o.train) fmt::print("\npuzzles/s assume 16 supervision steps per puzzle (halt_max_steps, no early halting).\n");
+    return kExitOk;
+}
+
+void register_bench(CLI::App& app) {
+    auto o = std::make_shared<BenchOptions>();
+    auto* sub = app.add_subcommand("bench", "Measure sgemm peak and model throughput (inference, or training with --train)");
+    sub->add_flag("--train", o->train, "benchmark training steps (forward + backward) instead of inference");
+    sub->add_option("--seconds", o->seconds, "time per measurement")->capture_default_str();
+    sub->add_option("--threads", o->threads, "BLAS threads (default: all cores)");
+    sub->add_option("--only", o->only, "run only shapes whose name contains this text");
+    sub->footer("Example: trm bench --train --only 128");
+    set_action(sub, [o] { return run_bench(*o); });
+}
+
+}  // namespace trm::cli

@@ -1,0 +1,102 @@
+// `trm train DOMAIN`: train a TRM with the official recipe (deep supervision, ACT, AdamATan2, EMA) on generated
+// or file data; resumable, interrupt-safe (SIGINT/SIGTERM save the state first).
+#include <atomic>
+#include <csignal>
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "datasets/train_job.hpp"
+
+namespace trm::cli {
+
+namespace {
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop.store(true); }
+
+struct TrainCliOptions {
+    std::string domain;
+    std::string pos = "none";
+    TrainJobOptions job;
+    int report_every = 20;
+};
+}  // namespace
+
+static int run_train(TrainCliOptions& o) {
+    if (!domain_from_name(o.domain, &o.job.domain)) fail("unknown domain '{}' (sudoku, maze, arc)", o.domain);
+    if (o.pos == "rope") o.job.model.pos_encodings = PosEncoding::Rope;
+    else if (o.pos == "learned") o.job.model.pos_encodings = PosEncoding::Learned;
+    else if (o.pos == "none") o.job.model.pos_encodings = PosEncoding::None;
+    else fail("--pos must be rope, learned or none");
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    const bool tty = isatty(STDERR_FILENO);
+    run_training(o.job, o.report_every, [&](const TrainProgress& p) {
+        std::string line = fmt::format(
+            "step {:>6}/{} loss {:.4f} (lm {:.4f} q {:.4f}) train exact {:5.1f}% cells {:5.1f}% q-acc {:5.1f}% "
+            "steps {:4.1f} | {:.0f} ex-steps/s lr {:.2e} {:.0f}s",
+            p.step, p.total, p.loss, p.lm_loss, p.q_halt_loss, 100 * p.exact, 100 * p.accuracy, 100 * p.q_halt_acc,
+            p.mean_steps, p.example_steps_per_s, p.lr, p.elapsed_s);
+        if (p.eval)
+            line += fmt::format(" | eval exact {:.1f}% cells {:.1f}% (model-halt {:.1f}% at {:.1f} steps)",
+                                100.0 * p.eval->exact / p.eval->n, 100 * p.eval->cell_acc,
+                                100.0 * p.eval->exact_model_halt / p.eval->n, p.eval->mean_halt_steps);
+        if (p.saved) line += " [saved]";
+        fmt::print(stderr, "{}{}", line, tty && !p.eval && !p.saved ? "\r" : "\n");
+    }, g_stop);
+    fmt::print(stderr, "\n{} written to {}\n", g_stop.load() ? "interrupted; state and weights" : "weights", o.job.out);
+    return kExitOk;
+}
+
+void register_train(CLI::App& app) {
+    auto o = std::make_shared<TrainCliOptions>();
+    auto& j = o->job;
+    auto& c = j.model;
+    // CPU-sized defaults (see models/README.md)
+    c.hidden_size = 128; c.num_heads = 4; c.expansion = 4; c.L_layers = 2; c.H_cycles = 3; c.L_cycles = 6;
+    c.halt_max_steps = 16; c.mlp_t = true; c.puzzle_emb_ndim = 128; c.puzzle_emb_len = 0; c.forward_dtype = "float32";
+    j.train.optim.lr = 1e-3; j.train.optim.lr_warmup_steps = 100; j.train.optim.weight_decay = 1.0;
+    j.train.optim.lr_min_ratio = 0.1; j.train.optim.puzzle_emb_lr = 1e-3; j.train.optim.puzzle_emb_weight_decay = 1.0;
+    auto* sub = app.add_subcommand("train", "Train a model (official TRM recipe) on generated or file data");
+    sub->add_option("domain", o->domain, "sudoku | maze | arc")->required();
+    sub->add_option("--data", j.data_file, "train on the puzzles of this file (with augmentation) instead of generating");
+    sub->add_option("--mix", j.mix, "generated Sudoku difficulty mix, e.g. easy:1,medium:1")->capture_default_str();
+    sub->add_option("--curriculum", j.curriculum, "examples over which the mix phases in, starting all easy");
+    sub->add_option("-o,--out", j.out, "weights file to write (EMA copy)")->required();
+    sub->add_option("--state", j.state, "training-state file (default: OUT.state)");
+    sub->add_flag("--resume", j.resume, "continue from the training state");
+    sub->add_option("--steps", j.steps, "optimizer steps in the whole run (the cosine horizon)")->capture_default_str();
+    sub->add_option("--time-limit", j.time_limit_min, "stop after this many minutes (state saved; --resume later)");
+    sub->add_option("--batch", j.train.batch_size, "rows in flight")->capture_default_str();
+    sub->add_option("--seed", j.train.seed, "seed of weights, data and exploration")->capture_default_str();
+    sub->add_option("--hidden", c.hidden_size, "hidden_size")->capture_default_str();
+    sub->add_option("--heads", c.num_heads, "num_heads (attention)")->capture_default_str();
+    sub->add_option("--expansion", c.expansion, "SwiGLU expansion")->capture_default_str();
+    sub->add_option("--L-layers", c.L_layers, "L_layers")->capture_default_str();
+    sub->add_option("--H-cycles", c.H_cycles, "H_cycles (T)")->capture_default_str();
+    sub->add_option("--L-cycles", c.L_cycles, "L_cycles (n)")->capture_default_str();
+    sub->add_option("--halt-max-steps", c.halt_max_steps, "supervision steps")->capture_default_str();
+    sub->add_option("--mlp-t", c.mlp_t, "MLP over the sequence instead of attention (true/false)")->capture_default_str();
+    sub->add_option("--pos", o->pos, "rope | learned | none")->capture_default_str();
+    sub->add_option("--puzzle-emb-ndim", c.puzzle_emb_ndim, "puzzle embedding width (0 = none)")->capture_default_str();
+    sub->add_option("--puzzle-emb-len", c.puzzle_emb_len, "puzzle prefix rows (0 = ceil(ndim/hidden))")->capture_default_str();
+    sub->add_option("--lr", j.train.optim.lr, "peak learning rate")->capture_default_str();
+    sub->add_option("--lr-min-ratio", j.train.optim.lr_min_ratio, "cosine floor as a fraction of lr")->capture_default_str();
+    sub->add_option("--warmup", j.train.optim.lr_warmup_steps, "linear warm-up steps")->capture_default_str();
+    sub->add_option("--weight-decay", j.train.optim.weight_decay, "decoupled weight decay")->capture_default_str();
+    sub->add_option("--puzzle-emb-lr", j.train.optim.puzzle_emb_lr, "sign-SGD lr of puzzle embeddings")->capture_default_str();
+    sub->add_option("--ema", j.train.optim.ema_rate, "EMA rate (0 = off)")->capture_default_str();
+    sub->add_option("--halt-exploration", j.train.halt_exploration_prob, "probability of a random minimum step count")->capture_default_str();
+    sub->add_option("--save-every", j.save_every, "steps between state saves")->capture_default_str();
+    sub->add_option("--eval-every", j.eval_every, "steps between held-out evaluations")->capture_default_str();
+    sub->add_option("--eval-count", j.eval_count, "held-out puzzles per evaluation")->capture_default_str();
+    sub->add_option("--log", j.log, "append metrics as JSON lines to this file");
+    sub->add_option("--report-every", o->report_every, "steps between progress lines")->capture_default_str();
+    sub->add_option("--threads", j.threads, "BLAS threads");
+    sub->footer("Example: trm train sudoku --mix easy:1,medium:1 --steps 20000 --time-limit 110 -o models/sudoku.safetensors\n"
+                "         trm train sudoku -o models/sudoku.safetensors --resume     (continue a run)");
+    set_action(sub, [o] { return run_train(*o); });
+}
+
+}  // namespace trm::cli

@@ -1,0 +1,96 @@
+#include "datasets/sources.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "puzzles/sudoku_solver.hpp"
+
+namespace trm {
+
+SudokuMix SudokuMix::parse(const std::string& s) {
+    SudokuMix m;
+    size_t i = 0;
+    std::string text = s.empty() ? "easy" : s;
+    while (i <= text.size()) {
+        size_t j = text.find(',', i);
+        if (j == std::string::npos) j = text.size();
+        std::string part = text.substr(i, j - i);
+        double w = 1.0;
+        if (auto c = part.find(':'); c != std::string::npos) {
+            char* end = nullptr;
+            w = std::strtod(part.c_str() + c + 1, &end);
+            if (!end || *end || !(w > 0)) fail("--mix: bad weight in '{}' (expected NAME:WEIGHT, weight > 0)", part);
+            part = part.substr(0, c);
+        }
+        SudokuDifficulty d;
+        if (!sudoku_difficulty_from_name(part, &d)) fail("--mix: unknown difficulty '{}' (easy, medium, hard, extreme)", part);
+        m.parts.push_back({d, w});
+        i = j + 1;
+    }
+    double total = 0;
+    for (auto& p : m.parts) total += p.second;
+    for (auto& p : m.parts) p.second /= total;
+    return m;
+}
+
+SudokuDifficulty SudokuMix::pick(double u) const {
+    for (auto& p : parts) {
+        if (u < p.second) return p.first;
+        u -= p.second;
+    }
+    return parts.back().first;
+}
+
+std::string SudokuMix::str() const {
+    std::string s;
+    for (auto& p : parts) s += fmt::format("{}{}:{:.2f}", s.empty() ? "" : ",", sudoku_difficulty_name(p.first), p.second);
+    return s;
+}
+
+static void put_sudoku(const SudokuPuzzle& p, int32_t* tokens, int32_t* labels) {
+    auto t = sudoku_encode(p.cells);
+    auto l = sudoku_encode(*p.solution);
+    std::memcpy(tokens, t.data(), t.size() * sizeof(int32_t));
+    std::memcpy(labels, l.data(), l.size() * sizeof(int32_t));
+}
+
+void SudokuGenSource::example(uint64_t index, int32_t* tokens, int32_t* labels, int32_t* puzzle_id) {
+    Rng rng(seed * 0x9e3779b97f4a7c15ull ^ (index + 1) * 0xbf58476d1ce4e5b9ull);
+    SudokuDifficulty d = mix.pick(rng.uniform());
+    if (curriculum_examples && index < curriculum_examples && rng.uniform() > double(index) / curriculum_examples)
+        d = SudokuDifficulty::Easy;
+    SudokuPuzzle p = generate_sudoku_one(d, rng);
+    put_sudoku(p, tokens, labels);
+    *puzzle_id = 0;
+}
+
+SudokuFileSource::SudokuFileSource(const std::string& path, uint64_t s) : puzzles(read_sudoku_file(path)), seed(s) {
+    if (puzzles.empty()) fail("{}: no puzzles", path);
+    for (auto& p : puzzles) {
+        if (p.solution) continue;
+        SudokuGrid sol;
+        int n = solve_sudoku(p.cells, &sol, 2);
+        if (n != 1) fail("{}: {} has {} solutions; training needs exactly one", path, p.where, n == 0 ? "no" : "several");
+        p.solution = sol;
+    }
+}
+
+void SudokuFileSource::example(uint64_t index, int32_t* tokens, int32_t* labels, int32_t* puzzle_id) {
+    Rng rng(seed * 0x9e3779b97f4a7c15ull ^ (index + 1) * 0xbf58476d1ce4e5b9ull);
+    SudokuPuzzle p = puzzles[index % puzzles.size()];
+    shuffle_sudoku(p, rng);
+    put_sudoku(p, tokens, labels);
+    *puzzle_id = 0;
+}
+
+EvalSet make_eval_set(DataSource& src, int n, int seq_len, uint64_t first_index) {
+    EvalSet e;
+    e.n = n; e.seq_len = seq_len;
+    e.tokens.resize(size_t(n) * seq_len); e.labels.resize(e.tokens.size()); e.ids.resize(n);
+    for (int i = 0; i < n; i++) src.example(first_index + i, &e.tokens[size_t(i) * seq_len], &e.labels[size_t(i) * seq_len], &e.ids[i]);
+    return e;
+}
+
+}  // namespace trm

@@ -1,0 +1,131 @@
+#include "datasets/train_job.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/model_io.hpp"
+#include "core/ops.hpp"
+#include "datasets/sources.hpp"
+#include "datasets/split.hpp"
+#include "puzzles/sudoku.hpp"
+
+namespace trm {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+void apply_domain(Config& c, DomainKind d, int maze_size) {
+    c.domain = domain_name(d);
+    switch (d) {
+        case DomainKind::Sudoku:
+            c.seq_len = kSudokuCells; c.vocab_size = kSudokuVocab; c.token_map = sudoku_token_map();
+            break;
+        default:
+            fail("training the {} domain is not supported yet", domain_name(d));
+    }
+}
+
+static std::unique_ptr<DataSource> make_source(const TrainJobOptions& o, uint64_t seed) {
+    switch (o.domain) {
+        case DomainKind::Sudoku:
+            if (!o.data_file.empty()) return std::make_unique<SudokuFileSource>(o.data_file, seed);
+            return std::make_unique<SudokuGenSource>(SudokuMix::parse(o.mix), seed, o.curriculum);
+        default:
+            fail("training the {} domain is not supported yet", domain_name(o.domain));
+    }
+}
+
+void run_training(const TrainJobOptions& o, int report_every, const std::function<void(const TrainProgress&)>& on_progress,
+                  const std::atomic<bool>& stop) {
+    if (o.out.empty()) fail("--out is required");
+    const std::string state = o.state.empty() ? o.out + ".state" : o.state;
+    if (o.threads > 0) set_num_threads(o.threads);
+    std::unique_ptr<Trainer> t;
+    if (o.resume) {
+        t = Trainer::load_state(state);
+    } else {
+        if (std::filesystem::exists(state))
+            throw Error(fmt::format("{}: a training state already exists", state),
+                        "pass --resume to continue it, or remove it to start over");
+        Config c = o.model;
+        apply_domain(c, o.domain, o.maze_size);
+        c.validate();
+        Model m(c);
+        init_weights(m, o.train.seed);
+        TrainOptions to = o.train;
+        to.optim.total_steps = o.steps;
+        t = std::make_unique<Trainer>(std::move(m), to);
+    }
+    const Config& c = t->model.cfg();
+    auto src = make_source(o, t->opt.seed + kTrainSeedBase);
+    // held-out: the generator stream of another seed (never used in training); files: the first examples
+    std::unique_ptr<DataSource> eval_src =
+        o.data_file.empty() ? make_source(o, kEvalSeedBase + t->opt.seed) : make_source(o, kEvalSeedBase);
+    EvalSet ev = make_eval_set(*eval_src, o.eval_count, c.seq_len, 0);
+
+    std::FILE* log = nullptr;
+    if (!o.log.empty()) {
+        log = std::fopen(o.log.c_str(), "a");
+        if (!log) fail("{}: cannot open the metrics log", o.log);
+    }
+    auto save = [&] {
+        t->save_state(state);
+        save_model(o.out, t->export_model());
+    };
+    const auto t0 = Clock::now();
+    auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
+    TrainProgress acc;
+    int n_int = 0, rows = 0;
+    uint64_t cursor0 = t->cursor;
+    auto t_int = Clock::now();
+    while (t->step < o.steps && !stop.load()) {
+        StepMetrics m = t->train_step(*src);
+        n_int++;
+        const int B = t->opt.batch_size;
+        acc.loss += m.loss / B; acc.lm_loss += m.lm_loss / B; acc.q_halt_loss += m.q_halt_loss / B;
+        acc.exact += m.exact; acc.accuracy += m.accuracy; acc.q_halt_acc += m.q_halt_correct; acc.mean_steps += m.steps;
+        rows += m.count;
+        const bool do_eval = (o.eval_every > 0 && t->step % o.eval_every == 0) || t->step == o.steps;
+        const bool do_save = t->step % o.save_every == 0;
+        const bool out_of_time = o.time_limit_min > 0 && elapsed() > o.time_limit_min * 60;
+        if (t->step % report_every == 0 || do_eval || out_of_time) {
+            TrainProgress p;
+            const double dt = std::chrono::duration<double>(Clock::now() - t_int).count();
+            p.step = t->step; p.total = o.steps;
+            p.loss = acc.loss / n_int; p.lm_loss = acc.lm_loss / n_int; p.q_halt_loss = acc.q_halt_loss / n_int;
+            if (rows) { p.exact = acc.exact / rows; p.accuracy = acc.accuracy / rows; p.q_halt_acc = acc.q_halt_acc / rows; p.mean_steps = acc.mean_steps / rows; }
+            p.examples_per_s = double(t->cursor - cursor0) / dt;
+            p.example_steps_per_s = double(n_int) * B / dt;
+            p.lr = t->current_lr();
+            p.elapsed_s = elapsed();
+            if (do_eval) p.eval = evaluate(t->export_model(), ev.tokens.data(), ev.labels.data(), ev.ids.data(), ev.n, 64);
+            if (do_save || do_eval || out_of_time) { save(); p.saved = true; }
+            on_progress(p);
+            if (log) {
+                json j{{"step", p.step}, {"loss", p.loss}, {"lm_loss", p.lm_loss}, {"q_halt_loss", p.q_halt_loss},
+                       {"train_exact", p.exact}, {"train_acc", p.accuracy}, {"q_halt_acc", p.q_halt_acc},
+                       {"mean_steps", p.mean_steps}, {"example_steps_per_s", p.example_steps_per_s}, {"lr", p.lr},
+                       {"elapsed_s", p.elapsed_s}};
+                if (p.eval) j["eval"] = {{"n", p.eval->n}, {"exact", double(p.eval->exact) / p.eval->n},
+                                         {"cell_acc", p.eval->cell_acc},
+                                         {"exact_model_halt", double(p.eval->exact_model_halt) / p.eval->n},
+                                         {"mean_halt_steps", p.eval->mean_halt_steps},
+                                         {"q_halt_agree", double(p.eval->q_halt_agree) / p.eval->n}};
+                std::fprintf(log, "%s\n", j.dump().c_str());
+                std::fflush(log);
+            }
+            acc = TrainProgress{}; n_int = 0; rows = 0; cursor0 = t->cursor; t_int = Clock::now();
+        } else if (do_save) {
+            save();
+        }
+        if (out_of_time) break;
+    }
+    save();
+    if (log) std::fclose(log);
+}
+
+}  // namespace trm

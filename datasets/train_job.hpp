@@ -1,0 +1,53 @@
+// A whole training run: model from flags (or a config file, or resumed state), data source of the domain,
+// periodic evaluation on a held-out set, crash-safe state saves, EMA weights written out.
+#pragma once
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "core/trainer.hpp"
+#include "puzzles/domain.hpp"
+
+namespace trm {
+
+struct TrainJobOptions {
+    DomainKind domain = DomainKind::Sudoku;
+    std::string data_file;        // train on these puzzles (augmented); empty = generate
+    std::string mix = "easy";     // generated Sudoku difficulty mix, e.g. "easy:1,medium:1"
+    uint64_t curriculum = 0;      // examples over which the mix phases in from all-easy
+    int maze_size = 0;            // generated mazes: side length (0 = the model's grid)
+    int maze_min_path = 0;        // generated mazes: minimum shortest-path length
+
+    Config model;                 // architecture (domain fields are filled in from the domain)
+    TrainOptions train;
+    int64_t steps = 1000;         // total optimizer steps of the run (also the cosine horizon)
+    double time_limit_min = 0;    // stop (and save) after this many minutes of this session; 0 = none
+    std::string out;              // weights (EMA) written here at every save and at the end
+    std::string state;            // training state; default <out>.state
+    bool resume = false;          // continue from `state` (architecture and options come from it)
+    int save_every = 200;         // steps between state saves
+    int eval_every = 200;         // steps between evaluations (0 = only at the end)
+    int eval_count = 256;         // held-out puzzles per evaluation
+    std::string log;              // metrics as JSON lines (appended)
+    int threads = 0;
+};
+
+struct TrainProgress {
+    int64_t step = 0, total = 0;
+    double loss = 0, lm_loss = 0, q_halt_loss = 0;  // mean per example over the interval
+    double exact = 0, accuracy = 0, q_halt_acc = 0, mean_steps = 0;  // over halted rows in the interval
+    double examples_per_s = 0, example_steps_per_s = 0, lr = 0, elapsed_s = 0;
+    std::optional<EvalStats> eval;
+    bool saved = false;
+};
+
+// Runs until `steps`, the time limit or `stop` becomes true; saves state and weights before returning.
+// on_progress is called every `report_every` steps and after each evaluation.
+void run_training(const TrainJobOptions& o, int report_every, const std::function<void(const TrainProgress&)>& on_progress,
+                  const std::atomic<bool>& stop);
+
+// Fills seq_len / vocab_size / token_map / domain of a config for a domain (Sudoku: 81 tokens, vocab 11).
+void apply_domain(Config& c, DomainKind d, int maze_size);
+
+}  // namespace trm
