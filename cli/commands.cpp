@@ -33,12 +33,14 @@ void register_info(CLI::App& app);
 void register_debug(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_train(CLI::App& app);
+void register_import(CLI::App& app);
 
 void register_commands(CLI::App& app) {
     register_info(app);
     register_debug(app);
     register_bench(app);
     register_train(app);
+    register_import(app);
 }
 
 }  // namespace trm::cli

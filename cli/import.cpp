@@ -1,0 +1,65 @@
+// `trm import CHECKPOINT -o OUT.safetensors`: convert an official step_N checkpoint (torch.save zip) into trm's
+// native safetensors, keeping the official state_dict names so the file also loads into the PyTorch model.
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "core/model_io.hpp"
+
+namespace trm::cli {
+
+struct ImportOptions {
+    std::string checkpoint, config, dataset, identifiers, out, domain;
+    int seq_len = -1, vocab_size = -1, num_ids = -1;
+};
+
+static int run_import(const ImportOptions& o) {
+    LoadOptions lo;
+    lo.config_yaml = o.config;
+    lo.dataset_json = o.dataset;
+    lo.seq_len = o.seq_len;
+    lo.vocab_size = o.vocab_size;
+    lo.num_puzzle_identifiers = o.num_ids;
+    Model m = load_model(o.checkpoint, lo);
+    Config c = m.cfg();
+    if (!o.domain.empty()) c.domain = o.domain;
+    if (!o.identifiers.empty()) {
+        // official identifiers.json: a JSON list, index = puzzle identifier, "<blank>" at 0
+        nlohmann::json j;
+        try {
+            j = nlohmann::json::parse(read_file_text(o.identifiers, 1u << 30));
+        } catch (const nlohmann::json::exception& e) {
+            fail("{}: not valid JSON: {}", o.identifiers, e.what());
+        }
+        if (!j.is_array()) fail("{}: expected a JSON list of identifier names", o.identifiers);
+        if (int(j.size()) != c.num_puzzle_identifiers)
+            fail("{}: {} names, but the model has {} puzzle identifiers", o.identifiers, j.size(), c.num_puzzle_identifiers);
+        c.identifiers.clear();
+        for (auto& n : j) c.identifiers.push_back(n.is_string() ? n.get<std::string>() : n.dump());
+    }
+    Model out(c);
+    out.arena = m.arena;
+    save_model(o.out, out);
+    fmt::print(stderr, "imported {} -> {} ({} tensors)\n", o.checkpoint, o.out, out.layout.table.size());
+    return kExitOk;
+}
+
+void register_import(CLI::App& app) {
+    auto o = std::make_shared<ImportOptions>();
+    auto* sub = app.add_subcommand("import", "Convert an official TRM checkpoint to trm's safetensors format");
+    sub->add_option("checkpoint", o->checkpoint, "official step_N file (torch.save zip)")->required();
+    sub->add_option("-o,--out", o->out, "output .safetensors")->required();
+    sub->add_option("--config", o->config, "all_config.yaml (default: beside the checkpoint)");
+    sub->add_option("--dataset", o->dataset, "dataset.json for seq_len / vocab_size / num_puzzle_identifiers");
+    sub->add_option("--identifiers", o->identifiers, "identifiers.json: names of the puzzle identifiers (ARC)");
+    sub->add_option("--domain", o->domain, "sudoku | maze | arc (recorded in the model)");
+    sub->add_option("--seq-len", o->seq_len, "override seq_len");
+    sub->add_option("--vocab-size", o->vocab_size, "override vocab_size");
+    sub->add_option("--num-puzzle-identifiers", o->num_ids, "override num_puzzle_identifiers");
+    sub->footer("Example: trm import checkpoints/run/step_52080 --identifiers data/arc/identifiers.json --domain arc -o arc.safetensors");
+    set_action(sub, [o] { return run_import(*o); });
+}
+
+}  // namespace trm::cli
