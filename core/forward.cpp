@@ -5,12 +5,43 @@
 
 #include "core/error.hpp"
 #include "core/ops.hpp"
+#include "core/parallel.hpp"
 
 namespace trm {
 
 Dims::Dims(const Config& c, int batch)
     : B(batch), S(c.seq_len), P(c.P()), L(c.total_seq()), D(c.hidden_size), H(c.num_heads), hd(c.head_dim()),
       I(swiglu_inner(c.expansion, c.hidden_size)), It(swiglu_inner(c.expansion, c.total_seq())), V(c.vocab_size) {}
+
+Scratch::Scratch(const Config& c, int n) : rows(n) {
+    Dims d(c, n);
+    const size_t R = d.R();
+    if (c.mlp_t) {
+        tgu.resize(size_t(2) * d.It * d.D);
+        tact.resize(size_t(d.It) * d.D);
+        rms.resize(std::max<size_t>(R, size_t(d.D)));
+    } else {
+        qkv.resize(R * 3 * d.D);
+        probs.resize(size_t(d.L) * d.L);
+        att.resize(R * d.D);
+        rms.resize(R);
+    }
+    gu.resize(R * 2 * d.I);
+    act.resize(R * d.I);
+}
+
+BlockCache Scratch::cache() {
+    BlockCache k;
+    k.qkv = qkv.data(); k.probs = probs.data(); k.att = att.data();
+    k.t_gu = tgu.data(); k.t_act = tact.data(); k.rms1 = rms.data(); k.rms2 = rms.data();
+    k.gu = gu.data(); k.act = act.data();
+    return k;
+}
+
+size_t Scratch::bytes() const {
+    return (qkv.size() + probs.size() + att.size() + gu.size() + act.size() + tgu.size() + tact.size() + rms.size()) *
+           sizeof(float);
+}
 
 Forward::Forward(const Model& m, int mb) : model(&m), max_batch(mb) {
     const Config& c = m.cfg();
@@ -27,27 +58,15 @@ Forward::Forward(const Model& m, int mb) : model(&m), max_batch(mb) {
     inj.resize(R * d.D);
     logits.resize(size_t(mb) * d.S * d.V);
     q.resize(size_t(mb) * 2);
-    if (c.mlp_t) {
-        s_tgu.resize(size_t(2) * d.It * d.D);
-        s_tact.resize(size_t(d.It) * d.D);
-        s_tmp.resize(size_t(d.L) * d.D);
-        s_rms.resize(std::max<size_t>(R, size_t(d.D)));
-    } else {
-        s_qkv.resize(R * 3 * d.D);
-        s_probs.resize(size_t(d.L) * d.L);
-        s_att.resize(R * d.D);
-        s_tmp.resize(R * d.D);
-        s_rms.resize(R);
-    }
-    s_gu.resize(R * 2 * d.I);
-    s_act.resize(R * d.I);
+    const int shards = shard_count(mb), rows = max_shard_rows(mb);
+    for (int i = 0; i < shards; i++) scratch.emplace_back(c, rows);
 }
 
 size_t Forward::bytes() const {
-    size_t n = cos.size() + sin.size() + x.size() + z_H.size() + z_L.size() + inj.size() + logits.size() + q.size() +
-               s_qkv.size() + s_probs.size() + s_att.size() + s_tmp.size() + s_gu.size() + s_act.size() +
-               s_tgu.size() + s_tact.size() + s_rms.size();
-    return n * sizeof(float);
+    size_t n = (cos.size() + sin.size() + x.size() + z_H.size() + z_L.size() + inj.size() + logits.size() + q.size()) *
+               sizeof(float);
+    for (auto& s : scratch) n += s.bytes();
+    return n;
 }
 
 // official _input_embeddings: cat(puzzle_emb (zero-padded to P*D, viewed [P, D]), embed_tokens(inputs));
@@ -158,29 +177,43 @@ void Forward::step(int B, const std::function<void(int)>& on_cycle) {
     if (on_cycle) on_cycle(H - 1);
 }
 
-void Forward::run_cycles(int B, int cycles, const std::function<void(int)>& on_cycle) {
-    TRM_CHECK(B <= max_batch);
+void Forward::cycle_rows(int b0, int b1, Scratch& s) {
     const Config& c = model->cfg();
+    const int B = b1 - b0;
+    TRM_CHECK(B <= s.rows);
     Dims d(c, B);
     auto w = model->view();
-    const size_t n = d.R() * d.D;
-    BlockCache k;
-    k.qkv = s_qkv.data(); k.probs = s_probs.data(); k.att = s_att.data();
-    k.t_gu = s_tgu.data(); k.t_act = s_tact.data(); k.rms1 = s_rms.data(); k.rms2 = s_rms.data();
-    k.gu = s_gu.data(); k.act = s_act.data();
+    const size_t n = d.R() * d.D, off = size_t(b0) * d.L * d.D;
+    float* zH = z_H.data() + off;
+    float* zL = z_L.data() + off;
+    float* in = inj.data() + off;
+    const float* xx = x.data() + off;
+    BlockCache k = s.cache();
     const float* cs = cos.empty() ? nullptr : cos.data();
     const float* sn = sin.empty() ? nullptr : sin.data();
     auto net = [&](float* h, const float* injection) {  // ReasoningModule: h = layers(h + injection)
         add_inplace(h, injection, n);
         for (auto& bw : w.blocks) block_forward(bw, h, B, d, c, cs, sn, k);
     };
+    for (int lc = 0; lc < c.L_cycles; lc++) {
+        add_into(in, zH, xx, n);  // z_L = L_level(z_L, z_H + input_embeddings)
+        net(zL, in);
+    }
+    net(zH, zL);                  // z_H = L_level(z_H, z_L)
+}
+
+void Forward::run_cycles(int B, int cycles, const std::function<void(int)>& on_cycle) {
+    TRM_CHECK(B <= max_batch);
+    const Config& c = model->cfg();
+    if (!on_cycle) {  // whole recursion inside one parallel region
+        parallel_shards(B, [&](int b0, int b1, int k) {
+            for (int hc = 0; hc < cycles; hc++) cycle_rows(b0, b1, scratch[k]);
+        });
+        return;
+    }
     for (int hc = 0; hc < cycles; hc++) {
-        for (int lc = 0; lc < c.L_cycles; lc++) {
-            add_into(inj.data(), z_H.data(), x.data(), n);  // z_L = L_level(z_L, z_H + input_embeddings)
-            net(z_L.data(), inj.data());
-        }
-        net(z_H.data(), z_L.data());                         // z_H = L_level(z_H, z_L)
-        if (on_cycle && hc + 1 < c.H_cycles) { heads(B); on_cycle(hc); }
+        parallel_shards(B, [&](int b0, int b1, int k) { cycle_rows(b0, b1, scratch[k]); });
+        if (hc + 1 < c.H_cycles) { heads(B); on_cycle(hc); }
     }
 }
 

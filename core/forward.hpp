@@ -42,6 +42,15 @@ struct Dims {
     size_t R() const { return size_t(B) * L; }
 };
 
+// Inference scratch for one shard of rows (see core/parallel.hpp).
+struct Scratch {
+    int rows = 0;  // puzzles it is sized for
+    std::vector<float> qkv, probs, att, gu, act, tgu, tact, rms;
+    Scratch(const Config& c, int rows);
+    BlockCache cache();
+    size_t bytes() const;
+};
+
 struct Forward {
     const Model* model;
     int max_batch;
@@ -51,8 +60,7 @@ struct Forward {
     std::vector<float> inj;          // [B, L, D] input injection scratch
     std::vector<float> logits;       // [B, S, V]
     std::vector<float> q;            // [B, 2] (q_halt, q_continue)
-    // inference scratch
-    std::vector<float> s_qkv, s_probs, s_att, s_tmp, s_gu, s_act, s_tgu, s_tact, s_rms;
+    std::vector<Scratch> scratch;    // one per shard
 
     Forward(const Model& m, int max_batch);
     size_t bytes() const;  // activation memory held
@@ -68,6 +76,8 @@ struct Forward {
     void run_cycles(int B, int cycles, const std::function<void(int)>& on_cycle = {});
     // Decodes z_H rows into logits [B, S, V] and q [B, 2] (also done by step()).
     void heads(int B);
+    // One H cycle on rows [b0, b1) with the given scratch.
+    void cycle_rows(int b0, int b1, Scratch& s);
     // Moves row `from` to row `to` (x, carry): used to compact the batch when rows halt.
     void move_row(int to, int from);
 };

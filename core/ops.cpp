@@ -2,6 +2,7 @@
 
 #include <cblas.h>
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -70,8 +71,16 @@ void rmsnorm_backward(float* dinp, const float* dout, const float* out, const fl
     }
 }
 
+// Per-thread scratch that grows once and is then reused: no allocation inside the recursion.
+static float* thread_scratch(size_t n) {
+    thread_local std::vector<float> buf;
+    if (buf.size() < n) buf.resize(n);
+    return buf.data();
+}
+
 void rmsnorm_cols_forward(float* out, float* inv_rms, const float* inp, int n, int m, float eps) {
-    std::vector<float> ss(static_cast<size_t>(m), 0.0f);
+    float* ss = thread_scratch(size_t(m));
+    std::fill(ss, ss + m, 0.0f);
     for (int i = 0; i < n; i++) {
         const float* x = inp + size_t(i) * m;
         for (int j = 0; j < m; j++) ss[j] += x[j] * x[j];
@@ -82,11 +91,12 @@ void rmsnorm_cols_forward(float* out, float* inv_rms, const float* inp, int n, i
         float* y = out + size_t(i) * m;
         for (int j = 0; j < m; j++) y[j] = x[j] * ss[j];
     }
-    if (inv_rms) std::memcpy(inv_rms, ss.data(), size_t(m) * sizeof(float));
+    if (inv_rms) std::memcpy(inv_rms, ss, size_t(m) * sizeof(float));
 }
 
 void rmsnorm_cols_backward(float* dinp, const float* dout, const float* out, const float* inv_rms, int n, int m, bool overwrite) {
-    std::vector<float> dot(static_cast<size_t>(m), 0.0f);
+    float* dot = thread_scratch(size_t(m));
+    std::fill(dot, dot + m, 0.0f);
     for (int i = 0; i < n; i++) {
         const float* dy = dout + size_t(i) * m;
         const float* y = out + size_t(i) * m;
@@ -163,7 +173,7 @@ void rope_table(float* cos, float* sin, int L, int hd, float theta) {
 // q_embed = q * cos + rotate_half(q) * sin, rotate_half(x) = cat(-x[h:], x[:h])
 void rope_forward(float* qkv, const float* cos, const float* sin, int rows, int L, int H, int hd) {
     const int D = H * hd, half = hd / 2;
-    std::vector<float> tmp(static_cast<size_t>(hd));
+    float* tmp = thread_scratch(size_t(hd));
     for (int r = 0; r < rows; r++) {
         const float* c = cos + size_t(r % L) * hd;
         const float* s = sin + size_t(r % L) * hd;
@@ -172,14 +182,14 @@ void rope_forward(float* qkv, const float* cos, const float* sin, int rows, int 
                 float* x = qkv + size_t(r) * 3 * D + size_t(part) * D + size_t(h) * hd;
                 for (int i = 0; i < half; i++) tmp[i] = x[i] * c[i] - x[i + half] * s[i];
                 for (int i = half; i < hd; i++) tmp[i] = x[i] * c[i] + x[i - half] * s[i];
-                std::memcpy(x, tmp.data(), size_t(hd) * sizeof(float));
+                std::memcpy(x, tmp, size_t(hd) * sizeof(float));
             }
     }
 }
 
 void rope_backward(float* dqkv, const float* cos, const float* sin, int rows, int L, int H, int hd) {
     const int D = H * hd, half = hd / 2;
-    std::vector<float> tmp(static_cast<size_t>(hd));
+    float* tmp = thread_scratch(size_t(hd));
     for (int r = 0; r < rows; r++) {
         const float* c = cos + size_t(r % L) * hd;
         const float* s = sin + size_t(r % L) * hd;
@@ -188,7 +198,7 @@ void rope_backward(float* dqkv, const float* cos, const float* sin, int rows, in
                 float* d = dqkv + size_t(r) * 3 * D + size_t(part) * D + size_t(h) * hd;
                 for (int j = 0; j < half; j++) tmp[j] = d[j] * c[j] + d[j + half] * s[j + half];
                 for (int j = half; j < hd; j++) tmp[j] = d[j] * c[j] - d[j - half] * s[j - half];
-                std::memcpy(d, tmp.data(), size_t(hd) * sizeof(float));
+                std::memcpy(d, tmp, size_t(hd) * sizeof(float));
             }
     }
 }

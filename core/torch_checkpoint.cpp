@@ -18,6 +18,8 @@
 
 #include <zip.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -699,7 +701,7 @@ TensorFile parse_torch_checkpoint(const uint8_t* data, size_t size, const std::s
     if (auto it = records.find(prefix + "byteorder"); it != records.end()) {
         auto b = read_record(z.za, it->second, it->first, -1, kMaxSmallRecord, label);
         std::string order(b.begin(), b.end());
-        while (!order.empty() && (order.back() == '\n' || order.back() == '\r' || order.back() == ' ')) order.pop_back();
+        while (!order.empty() && std::isspace(static_cast<unsigned char>(order.back()))) order.pop_back();
         if (order == "big")
             fail("{}: checkpoint was saved on a big-endian machine (byteorder 'big'); only little-endian checkpoints "
                  "can be read", label);

@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/ops.hpp"
+#include "core/parallel.hpp"
 
 namespace trm {
 
@@ -17,10 +18,25 @@ size_t cache_floats(const Config& c, int B) {
     else n += R * 3 * D + size_t(B) * d.H * d.L * d.L + R * D + R;
     return n;
 }
+
+// The cache of rows [b0, ...) of a cache laid out for the whole batch.
+BlockCache offset_cache(const BlockCache& k, const Config& c, int b0) {
+    Dims d(c, 1);
+    const size_t L = d.L, D = d.D, b = size_t(b0);
+    BlockCache o = k;
+    o.x += b * L * D; o.h1 += b * L * D; o.h2 += b * L * D;
+    o.gu += b * L * 2 * d.I; o.act += b * L * d.I; o.rms2 += b * L;
+    if (c.mlp_t) {
+        o.t_gu += b * 2 * d.It * D; o.t_act += b * d.It * D; o.rms1 += b * D;
+    } else {
+        o.qkv += b * L * 3 * D; o.probs += b * d.H * L * L; o.att += b * L * D; o.rms1 += b * L;
+    }
+    return o;
+}
 }  // namespace
 
 TrainStep::TrainStep(Model& m, int batch)
-    : model(&m), grad_layout(m.cfg()), grads(grad_layout.total, 0.0f), B(batch), fwd(m, batch), gscratch(m.cfg(), batch) {
+    : model(&m), grad_layout(m.cfg()), grads(grad_layout.total, 0.0f), B(batch), fwd(m, batch) {
     const Config& c = m.cfg();
     Dims d(c, B);
     const size_t R = d.R(), D = size_t(d.D);
@@ -41,6 +57,9 @@ TrainStep::TrainStep(Model& m, int batch)
         caches.push_back(k);
     }
     TRM_CHECK(p == cache_mem.data() + cache_mem.size());
+    const int shards = shard_count(B);
+    for (int i = 0; i < shards; i++) gscratch.emplace_back(c, max_shard_rows(B));
+    for (int i = 1; i < shards; i++) shard_grads.emplace_back(grad_layout.total, 0.0f);
     dz_H.resize(R * D); dz_L.resize(R * D); dx.resize(R * D);
     dlogits.resize(size_t(B) * d.S * d.V); dq.resize(size_t(B) * 2);
     dpuzzle_local.resize(size_t(B) * std::max(0, c.puzzle_emb_ndim));
@@ -50,10 +69,12 @@ TrainStep::TrainStep(Model& m, int batch)
 }
 
 size_t TrainStep::activation_bytes() const {
-    return (cache_mem.size() + grads.size() + dz_H.size() * 3 + dlogits.size()) * sizeof(float) + fwd.bytes() +
-           (gscratch.d_h1.size() + gscratch.d_gu.size() + gscratch.d_act.size() + gscratch.d_qkv.size() +
-            gscratch.d_att.size() + gscratch.att_scratch.size() + gscratch.t_dgu.size() + gscratch.t_dact.size() +
-            gscratch.t_dy.size()) * sizeof(float);
+    size_t n = (cache_mem.size() + grads.size() * (1 + shard_grads.size()) + dz_H.size() * 3 + dlogits.size()) *
+               sizeof(float) + fwd.bytes();
+    for (auto& g : gscratch)
+        n += (g.d_h1.size() + g.d_gu.size() + g.d_act.size() + g.d_qkv.size() + g.d_att.size() + g.att_scratch.size() +
+              g.t_dgu.size() + g.t_dact.size() + g.t_dy.size()) * sizeof(float);
+    return n;
 }
 
 int TrainStep::refill(const int32_t* new_tokens, const int32_t* new_labels, const int32_t* new_ids) {
@@ -75,44 +96,69 @@ int TrainStep::refill(const int32_t* new_tokens, const int32_t* new_labels, cons
 StepMetrics TrainStep::forward_backward(double grad_scale, Rng& rng, float exploration_prob) {
     const Config& c = model->cfg();
     Dims d(c, B);
-    const size_t n = d.R() * d.D;
     auto w = static_cast<const Model*>(model)->view();
-    auto dw = grad_layout.view<float>(grads.data());
     const float* cs = fwd.cos.empty() ? nullptr : fwd.cos.data();
     const float* sn = fwd.sin.empty() ? nullptr : fwd.sin.data();
 
-    // ---- forward ----
-    fwd.embed(tokens.data(), ids.data(), B);
-    if (c.H_cycles > 1) fwd.run_cycles(B, c.H_cycles - 1);   // "with torch.no_grad()"
-    float* z_H = fwd.z_H.data();
-    float* z_L = fwd.z_L.data();
-    int app = 0;
-    for (int lc = 0; lc < c.L_cycles; lc++) {                 // z_L = L_level(z_L, z_H + input_embeddings)
-        add_inplace(z_L, z_H, n);
-        add_inplace(z_L, fwd.x.data(), n);
-        for (auto& bw : w.blocks) block_forward(bw, z_L, B, d, c, cs, sn, caches[app++]);
-    }
-    add_inplace(z_H, z_L, n);                                  // z_H = L_level(z_H, z_L)
-    for (auto& bw : w.blocks) block_forward(bw, z_H, B, d, c, cs, sn, caches[app++]);
-    fwd.heads(B);
+    // ---- forward (each shard of rows independently) ----
+    TRM_CHECK(max_shard_rows(B) <= fwd.scratch[0].rows);
+    parallel_shards(B, [&](int b0, int b1, int k) {
+        const int nb = b1 - b0;
+        Dims ds(c, nb);
+        const size_t off = size_t(b0) * d.L * d.D, n = ds.R() * d.D;
+        embed_forward(fwd.x.data() + off, w, c, tokens.data() + size_t(b0) * d.S, ids.data() + b0, nb);
+        for (int hc = 0; hc + 1 < c.H_cycles; hc++) fwd.cycle_rows(b0, b1, fwd.scratch[k]);  // "with torch.no_grad()"
+        float* z_H = fwd.z_H.data() + off;
+        float* z_L = fwd.z_L.data() + off;
+        const float* x = fwd.x.data() + off;
+        int app = 0;
+        for (int lc = 0; lc < c.L_cycles; lc++) {            // z_L = L_level(z_L, z_H + input_embeddings)
+            add_inplace(z_L, z_H, n);
+            add_inplace(z_L, x, n);
+            for (auto& bw : w.blocks) {
+                BlockCache kc = offset_cache(caches[app++], c, b0);
+                block_forward(bw, z_L, nb, ds, c, cs, sn, kc);
+            }
+        }
+        add_inplace(z_H, z_L, n);                             // z_H = L_level(z_H, z_L)
+        for (auto& bw : w.blocks) {
+            BlockCache kc = offset_cache(caches[app++], c, b0);
+            block_forward(bw, z_H, nb, ds, c, cs, sn, kc);
+        }
+        heads_forward(fwd.logits.data() + size_t(b0) * d.S * d.V, fwd.q.data() + size_t(b0) * 2, w, ds, z_H);
+    });
 
     // ---- loss ----
     last_loss = act_loss(fwd.logits.data(), labels.data(), fwd.q.data(), B, d.S, d.V, grad_scale, dlogits.data(), dq.data());
 
-    // ---- backward ----
-    std::fill(grads.begin(), grads.end(), 0.0f);
-    std::fill(dx.begin(), dx.end(), 0.0f);
-    heads_backward(dz_H.data(), dw, w, d, z_H, dlogits.data(), dq.data());
-    for (int l = c.L_layers - 1; l >= 0; l--)
-        block_backward(dw.blocks[l], w.blocks[l], dz_H.data(), B, d, c, cs, sn, caches[--app], gscratch);
-    std::memcpy(dz_L.data(), dz_H.data(), n * sizeof(float));  // d(z_H_prev + z_L): z_H_prev is detached
-    for (int lc = c.L_cycles - 1; lc >= 0; lc--) {
+    // ---- backward (each shard into its own gradient arena, then summed) ----
+    parallel_shards(B, [&](int b0, int b1, int k) {
+        const int nb = b1 - b0;
+        Dims ds(c, nb);
+        const size_t off = size_t(b0) * d.L * d.D, n = ds.R() * d.D;
+        std::vector<float>& g = k == 0 ? grads : shard_grads[size_t(k) - 1];
+        std::fill(g.begin(), g.end(), 0.0f);
+        auto dwk = grad_layout.view<float>(g.data());
+        float* dzH = dz_H.data() + off;
+        float* dzL = dz_L.data() + off;
+        float* dxx = dx.data() + off;
+        std::fill(dxx, dxx + n, 0.0f);
+        heads_backward(dzH, dwk, w, ds, fwd.z_H.data() + off, dlogits.data() + size_t(b0) * d.S * d.V,
+                       dq.data() + size_t(b0) * 2);
+        int app = int(caches.size());
         for (int l = c.L_layers - 1; l >= 0; l--)
-            block_backward(dw.blocks[l], w.blocks[l], dz_L.data(), B, d, c, cs, sn, caches[--app], gscratch);
-        add_inplace(dx.data(), dz_L.data(), n);                // injection z_H + x: only x carries a gradient
-    }
-    TRM_CHECK(app == 0);
-    embed_backward(dw, dpuzzle_local.data(), c, tokens.data(), dx.data(), B);
+            block_backward(dwk.blocks[l], w.blocks[l], dzH, nb, ds, c, cs, sn, offset_cache(caches[--app], c, b0), gscratch[k]);
+        std::memcpy(dzL, dzH, n * sizeof(float));           // d(z_H_prev + z_L): z_H_prev is detached
+        for (int lc = c.L_cycles - 1; lc >= 0; lc--) {
+            for (int l = c.L_layers - 1; l >= 0; l--)
+                block_backward(dwk.blocks[l], w.blocks[l], dzL, nb, ds, c, cs, sn, offset_cache(caches[--app], c, b0), gscratch[k]);
+            add_inplace(dxx, dzL, n);                         // injection z_H + x: only x carries a gradient
+        }
+        TRM_CHECK(app == 0);
+        const int E = std::max(0, c.puzzle_emb_ndim);
+        embed_backward(dwk, dpuzzle_local.data() + size_t(b0) * E, c, tokens.data() + size_t(b0) * d.S, dxx, nb);
+    });
+    for (auto& g : shard_grads) add_inplace(grads.data(), g.data(), grads.size());
 
     // ---- halting (training mode) and metrics ----
     StepMetrics m;

@@ -27,12 +27,13 @@ struct StepMetrics {
 struct TrainStep {
     Model* model;
     Layout grad_layout;
-    std::vector<float> grads;        // same layout as model->arena
+    std::vector<float> grads;        // same layout as model->arena (sum over shards)
+    std::vector<std::vector<float>> shard_grads;  // shards 1.. accumulate here, then add into grads
     int B;
     Forward fwd;                     // x, carry z_H / z_L, inference scratch for the no-grad cycles
     std::vector<float> cache_mem;    // every block application of the last H cycle
     std::vector<BlockCache> caches;
-    BlockGradScratch gscratch;
+    std::vector<BlockGradScratch> gscratch;  // one per shard
     std::vector<float> dz_H, dz_L, dx, dlogits, dq;
     std::vector<float> dpuzzle_local; // [B, E] gradient of each row's puzzle embedding
 

@@ -1,0 +1,129 @@
+#include "core/parallel.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/ops.hpp"
+
+namespace trm {
+
+namespace {
+
+// Persistent workers; run() hands task k to worker k (task 0 runs on the caller) and waits for all.
+class Pool {
+public:
+    ~Pool() { resize(0); }
+    void resize(int workers) {
+        {
+            std::lock_guard<std::mutex> l(mu_);
+            quit_ = true;
+        }
+        cv_.notify_all();
+        for (auto& t : threads_) t.join();
+        threads_.clear();
+        quit_ = false;
+        generation_ = 0;
+        for (int i = 0; i < workers; i++) threads_.emplace_back([this, i] { loop(i + 1); });
+    }
+    int workers() const { return int(threads_.size()); }
+    void run(int tasks, const std::function<void(int)>& fn) {
+        std::exception_ptr err;
+        {
+            std::unique_lock<std::mutex> l(mu_);
+            fn_ = &fn;
+            tasks_ = tasks;
+            pending_ = tasks - 1;
+            errors_.clear();
+            generation_++;
+        }
+        cv_.notify_all();
+        try { fn(0); } catch (...) { err = std::current_exception(); }
+        std::unique_lock<std::mutex> l(mu_);
+        done_.wait(l, [&] { return pending_ == 0; });
+        fn_ = nullptr;
+        if (!err && !errors_.empty()) err = errors_.front();
+        if (err) std::rethrow_exception(err);
+    }
+
+private:
+    void loop(int id) {
+        long seen = 0;
+        while (true) {
+            const std::function<void(int)>* fn;
+            {
+                std::unique_lock<std::mutex> l(mu_);
+                cv_.wait(l, [&] { return quit_ || generation_ != seen; });
+                if (quit_) return;
+                seen = generation_;
+                if (id >= tasks_) continue;
+                fn = fn_;
+            }
+            std::exception_ptr e;
+            try { (*fn)(id); } catch (...) { e = std::current_exception(); }
+            std::lock_guard<std::mutex> l(mu_);
+            if (e) errors_.push_back(e);
+            if (--pending_ == 0) done_.notify_all();
+        }
+    }
+    std::vector<std::thread> threads_;
+    std::mutex mu_;
+    std::condition_variable cv_, done_;
+    const std::function<void(int)>* fn_ = nullptr;
+    int tasks_ = 0, pending_ = 0;
+    long generation_ = 0;
+    bool quit_ = false;
+    std::vector<std::exception_ptr> errors_;
+};
+
+Pool& pool() {
+    static Pool p;
+    return p;
+}
+int g_threads = 0;
+
+}  // namespace
+
+void set_threads(int n) {
+    if (n <= 0) n = int(std::max(1u, std::thread::hardware_concurrency()));
+    g_threads = n;
+    set_num_threads(n);
+    pool().resize(n - 1);
+}
+
+int num_threads() {
+    if (g_threads == 0) set_threads(0);
+    return g_threads;
+}
+
+int shard_count(int B) { return std::max(1, std::min(num_threads(), B)); }
+
+int max_shard_rows(int B) {
+    const int s = shard_count(B);
+    return (B + s - 1) / s;
+}
+
+void parallel_shards(int B, const std::function<void(int, int, int)>& fn) {
+    const int shards = shard_count(B);
+    if (shards <= 1) {
+        fn(0, B, 0);
+        return;
+    }
+    const int per = (B + shards - 1) / shards;
+    set_num_threads(1);
+    try {
+        pool().run(shards, [&](int k) {
+            const int b0 = k * per, b1 = std::min(B, b0 + per);
+            if (b0 < b1) fn(b0, b1, k);
+        });
+    } catch (...) {
+        set_num_threads(g_threads);
+        throw;
+    }
+    set_num_threads(g_threads);
+}
+
+}  // namespace trm
