@@ -63,6 +63,11 @@ void register_train(CLI::App& app) {
     sub->add_option("--data", j.data_file, "train on the puzzles of this file (with augmentation) instead of generating");
     sub->add_option("--mix", j.mix, "generated Sudoku difficulty mix, e.g. easy:1,medium:1")->capture_default_str();
     sub->add_option("--curriculum", j.curriculum, "examples over which the mix phases in, starting all easy");
+    sub->add_option("--grid", j.grid, "maze: model grid side (default 15); arc: canvas side (default 30)");
+    sub->add_option("--maze-size", j.maze_size, "generated mazes: side (default: the grid)");
+    sub->add_option("--min-path", j.maze_min_path, "generated mazes: minimum shortest path in cells");
+    sub->add_option("--arc-eval", j.arc_eval_file, "ARC: evaluation challenges (demonstrations trained on, test pairs held out)");
+    sub->add_option("--num-aug", j.arc_num_aug, "ARC: augmented copies per task")->capture_default_str();
     sub->add_option("-o,--out", j.out, "weights file to write (EMA copy)")->required();
     sub->add_option("--state", j.state, "training-state file (default: OUT.state)");
     sub->add_flag("--resume", j.resume, "continue from the training state");

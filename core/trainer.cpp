@@ -186,6 +186,46 @@ std::unique_ptr<Trainer> Trainer::load_state(const std::string& path) {
     }
 }
 
+// ---- test-time adaptation ----
+double adapt_puzzle_embeddings(Model& m, DataSource& data, const AdaptOptions& o) {
+    const Config& c = m.cfg();
+    if (c.puzzle_emb_ndim <= 0) fail("this model has no puzzle embeddings to adapt");
+    TrainStep ts(m, o.batch);
+    const int S = c.seq_len;
+    std::vector<int32_t> tok(size_t(o.batch) * S), lab(tok.size()), ids(o.batch);
+    Rng rng(o.seed ^ 0xada9ull);
+    uint64_t cursor = 0;
+    double tail = 0;
+    int tail_n = 0;
+    for (int step = 0; step < o.steps; step++) {
+        for (int b = 0; b < o.batch; b++)
+            if (ts.halted[b]) data.example(cursor++, &tok[size_t(b) * S], &lab[size_t(b) * S], &ids[b]);
+        ts.refill(tok.data(), lab.data(), ids.data());
+        StepMetrics sm = ts.forward_backward(1.0 / o.batch, rng, c.halt_exploration_prob);
+        sign_sgd_rows(m.ptr("inner.puzzle_emb.weights"), ts.dpuzzle_local.data(), ts.ids.data(), o.batch,
+                      c.puzzle_emb_ndim, o.lr, o.weight_decay);
+        if (step >= o.steps - 10) { tail += sm.lm_loss / o.batch; tail_n++; }
+    }
+    return tail_n ? tail / tail_n : 0.0;
+}
+
+Model with_extra_puzzle_rows(const Model& m, int extra, const std::vector<std::string>& names) {
+    Config c = m.cfg();
+    const int old_n = c.num_puzzle_identifiers;
+    c.num_puzzle_identifiers += extra;
+    if (!c.identifiers.empty() || !names.empty()) {
+        if (c.identifiers.empty()) c.identifiers.assign(size_t(old_n), "");
+        for (int i = 0; i < extra; i++) c.identifiers.push_back(i < int(names.size()) ? names[i] : "");
+    }
+    Model out(c);
+    for (auto& p : m.layout.table) {
+        const float* src = m.arena.data() + p.offset;
+        float* dst = out.ptr(p.name);
+        std::memcpy(dst, src, p.numel * sizeof(float));  // the old rows; appended rows stay zero
+    }
+    return out;
+}
+
 // ---- evaluation ----
 EvalStats evaluate(const Model& m, const int32_t* tokens, const int32_t* labels, const int32_t* ids, int n, int batch) {
     const Config& c = m.cfg();

@@ -58,6 +58,22 @@ struct Trainer {
     static std::unique_ptr<Trainer> load_state(const std::string& path);
 };
 
+// Test-time adaptation: fits the puzzle-embedding rows used by `data` with the network frozen (official sign-SGD
+// on the rows, deep supervision with the ACT carry as in training). `data` should only produce identifiers whose
+// rows are to be fitted (e.g. rows appended for an unseen task). Returns the mean lm_loss of the last 10 steps.
+struct AdaptOptions {
+    int steps = 200;         // optimizer steps
+    int batch = 16;          // rows in flight
+    double lr = 1e-2;        // sign-SGD step
+    double weight_decay = 0.1;
+    uint64_t seed = 0;
+};
+double adapt_puzzle_embeddings(Model& m, DataSource& data, const AdaptOptions& o);
+
+// Returns a copy of `m` with `extra` zero-initialised puzzle-embedding rows appended (ids N..N+extra-1), named
+// `names` when given.
+Model with_extra_puzzle_rows(const Model& m, int extra, const std::vector<std::string>& names = {});
+
 // Evaluation with all rows running halt_max_steps steps (official eval). Also records what `--halt model` would
 // give: the answer at the first step with q_halt > 0 (or the last step).
 struct EvalStats {

@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "core/loss.hpp"
 #include "puzzles/sudoku_solver.hpp"
 
 namespace trm {
@@ -83,6 +84,67 @@ void SudokuFileSource::example(uint64_t index, int32_t* tokens, int32_t* labels,
     shuffle_sudoku(p, rng);
     put_sudoku(p, tokens, labels);
     *puzzle_id = 0;
+}
+
+static uint64_t mix_seed(uint64_t seed, uint64_t index) {
+    return seed * 0x9e3779b97f4a7c15ull ^ (index + 1) * 0xbf58476d1ce4e5b9ull;
+}
+
+MazeGenSource::MazeGenSource(int size, int min_path, int g, uint64_t s) : grid(g), seed(s) {
+    gen.rows = gen.cols = size;
+    gen.min_path = min_path;
+    if (size > grid) fail("maze size {} is larger than the model grid {}", size, grid);
+}
+
+void MazeGenSource::example(uint64_t index, int32_t* tokens, int32_t* labels, int32_t* puzzle_id) {
+    Maze m = generate_maze(gen, mix_seed(seed, index));
+    auto t = encode_maze(m, grid, grid);
+    auto l = encode_maze_answer(m, grid, grid);
+    std::memcpy(tokens, t.data(), t.size() * sizeof(int32_t));
+    std::memcpy(labels, l.data(), l.size() * sizeof(int32_t));
+    *puzzle_id = 0;
+}
+
+MazeFileSource::MazeFileSource(const std::string& path, int g, uint64_t s) : mazes(read_mazes(path)), grid(g), seed(s) {
+    if (mazes.empty()) fail("{}: no mazes", path);
+    for (auto& m : mazes) {
+        if (m.rows > grid || m.cols > grid) fail("{}: maze {}x{} does not fit the model grid {}", m.where, m.rows, m.cols, grid);
+        if (m.answer.empty()) {
+            m.answer = maze_solve(m);
+            if (m.answer.empty()) fail("{}: maze has no path from S to G", m.where);
+        }
+    }
+}
+
+void MazeFileSource::example(uint64_t index, int32_t* tokens, int32_t* labels, int32_t* puzzle_id) {
+    Rng rng(mix_seed(seed, index));
+    Maze m = transform_maze(mazes[index % mazes.size()], int(rng.below(8)));
+    auto t = encode_maze(m, grid, grid);
+    auto l = encode_maze_answer(m, grid, grid);
+    std::memcpy(tokens, t.data(), t.size() * sizeof(int32_t));
+    std::memcpy(labels, l.data(), l.size() * sizeof(int32_t));
+    *puzzle_id = 0;
+}
+
+ArcSource::ArcSource(const std::string& train_file, const std::string& eval_file, int canvas, int num_aug, uint64_t s)
+    : seed(s) {
+    std::vector<ArcTask> train = load_arc_tasks(train_file);
+    std::vector<ArcTask> eval = eval_file.empty() ? std::vector<ArcTask>{} : load_arc_tasks(eval_file);
+    ArcBuildOptions o;
+    o.num_aug = num_aug;
+    o.seed = s;
+    o.canvas = canvas;
+    splits = build_arc_dataset(train, eval, o);
+    if (splits.train.size() == 0) fail("{}: no ARC task fits a {}x{} canvas", train_file, canvas, canvas);
+}
+
+void ArcSource::example(uint64_t index, int32_t* tokens, int32_t* labels, int32_t* puzzle_id) {
+    Rng rng(mix_seed(seed, index));
+    const auto& d = splits.train;
+    const size_t i = size_t(rng.below(d.size())), n = size_t(d.seq_len());
+    std::memcpy(tokens, &d.inputs[i * n], n * sizeof(int32_t));
+    for (size_t k = 0; k < n; k++) labels[k] = d.labels[i * n + k] == 0 ? kIgnoreLabel : d.labels[i * n + k];
+    *puzzle_id = d.puzzle_ids[i];
 }
 
 EvalSet make_eval_set(DataSource& src, int n, int seq_len, uint64_t first_index) {

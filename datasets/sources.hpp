@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "core/trainer.hpp"
+#include "datasets/arc_builder.hpp"
+#include "datasets/maze_gen.hpp"
 #include "datasets/sudoku_gen.hpp"
 
 namespace trm {
@@ -35,6 +37,34 @@ struct SudokuFileSource : DataSource {
     std::vector<SudokuPuzzle> puzzles;
     uint64_t seed;
     SudokuFileSource(const std::string& path, uint64_t seed);
+    void example(uint64_t index, int32_t* tokens, int32_t* labels, int32_t* puzzle_id) override;
+};
+
+// Generated mazes (Maze-Hard style) of side `size` on a model grid of side `grid`, answer = the BFS path.
+struct MazeGenSource : DataSource {
+    MazeGenOptions gen;
+    int grid;
+    uint64_t seed;
+    MazeGenSource(int size, int min_path, int grid, uint64_t seed);
+    void example(uint64_t index, int32_t* tokens, int32_t* labels, int32_t* puzzle_id) override;
+};
+
+// Mazes from a file (answers from BFS when missing), each draw under a random dihedral transform.
+struct MazeFileSource : DataSource {
+    std::vector<Maze> mazes;
+    int grid;
+    uint64_t seed;
+    MazeFileSource(const std::string& path, int grid, uint64_t seed);
+    void example(uint64_t index, int32_t* tokens, int32_t* labels, int32_t* puzzle_id) override;
+};
+
+// ARC examples built the official way (datasets/arc_builder.hpp): every demonstration pair of every task plus
+// the test pairs of the training tasks, each task under num_aug augmentations with its own puzzle identifier.
+// Draws pick a random example of the train split; labels of pad cells are ignored.
+struct ArcSource : DataSource {
+    ArcSplits splits;
+    uint64_t seed;
+    ArcSource(const std::string& train_file, const std::string& eval_file, int canvas, int num_aug, uint64_t seed);
     void example(uint64_t index, int32_t* tokens, int32_t* labels, int32_t* puzzle_id) override;
 };
 

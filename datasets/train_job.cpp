@@ -11,6 +11,9 @@
 #include "core/ops.hpp"
 #include "datasets/sources.hpp"
 #include "datasets/split.hpp"
+#include "core/loss.hpp"
+#include "puzzles/maze.hpp"
+#include "puzzles/arc.hpp"
 #include "puzzles/sudoku.hpp"
 
 namespace trm {
@@ -18,25 +21,40 @@ namespace trm {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-void apply_domain(Config& c, DomainKind d, int maze_size) {
+void apply_domain(Config& c, DomainKind d, int grid) {
     c.domain = domain_name(d);
     switch (d) {
         case DomainKind::Sudoku:
             c.seq_len = kSudokuCells; c.vocab_size = kSudokuVocab; c.token_map = sudoku_token_map();
             break;
-        default:
-            fail("training the {} domain is not supported yet", domain_name(d));
+        case DomainKind::Maze:
+            if (grid < 5 || grid > 64) fail("--grid {}: maze models need a grid side of 5..64", grid);
+            c.seq_len = grid * grid; c.vocab_size = kMazeVocab; c.token_map = maze_token_map();
+            break;
+        case DomainKind::Arc:
+            if (grid < 1 || grid > kArcCanvas) fail("--grid {}: the ARC canvas side must be 1..30", grid);
+            c.seq_len = grid * grid; c.vocab_size = 12;
+            c.token_map = {"<pad>", "<eos>", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+            break;
     }
 }
 
-static std::unique_ptr<DataSource> make_source(const TrainJobOptions& o, uint64_t seed) {
+static std::unique_ptr<DataSource> make_source(const TrainJobOptions& o, int grid, uint64_t seed) {
     switch (o.domain) {
         case DomainKind::Sudoku:
             if (!o.data_file.empty()) return std::make_unique<SudokuFileSource>(o.data_file, seed);
             return std::make_unique<SudokuGenSource>(SudokuMix::parse(o.mix), seed, o.curriculum);
-        default:
-            fail("training the {} domain is not supported yet", domain_name(o.domain));
+        case DomainKind::Maze: {
+            if (!o.data_file.empty()) return std::make_unique<MazeFileSource>(o.data_file, grid, seed);
+            const int size = o.maze_size > 0 ? o.maze_size : grid;
+            const int min_path = o.maze_min_path > 0 ? o.maze_min_path : std::min(maze_gen_max_path(size, size), size * 3 / 2);
+            return std::make_unique<MazeGenSource>(size, min_path, grid, seed);
+        }
+        case DomainKind::Arc:
+            if (o.data_file.empty()) fail("ARC training needs --data CHALLENGES.json (and --arc-eval CHALLENGES.json)");
+            return std::make_unique<ArcSource>(o.data_file, o.arc_eval_file, grid, o.arc_num_aug, 42);
     }
+    fail("unknown domain");
 }
 
 void run_training(const TrainJobOptions& o, int report_every, const std::function<void(const TrainProgress&)>& on_progress,
@@ -45,6 +63,7 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
     const std::string state = o.state.empty() ? o.out + ".state" : o.state;
     if (o.threads > 0) set_num_threads(o.threads);
     std::unique_ptr<Trainer> t;
+    std::unique_ptr<DataSource> src;
     if (o.resume) {
         t = Trainer::load_state(state);
     } else {
@@ -52,7 +71,14 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
             throw Error(fmt::format("{}: a training state already exists", state),
                         "pass --resume to continue it, or remove it to start over");
         Config c = o.model;
-        apply_domain(c, o.domain, o.maze_size);
+        const int grid = o.grid > 0 ? o.grid : (o.domain == DomainKind::Maze ? 15 : 30);
+        apply_domain(c, o.domain, grid);
+        if (o.domain == DomainKind::Arc) {
+            src = make_source(o, grid, 0);
+            const auto& ids = static_cast<ArcSource&>(*src).splits.train.identifiers;
+            c.identifiers = ids;
+            c.num_puzzle_identifiers = int(ids.size());
+        }
         c.validate();
         Model m(c);
         init_weights(m, o.train.seed);
@@ -61,11 +87,26 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
         t = std::make_unique<Trainer>(std::move(m), to);
     }
     const Config& c = t->model.cfg();
-    auto src = make_source(o, t->opt.seed + kTrainSeedBase);
-    // held-out: the generator stream of another seed (never used in training); files: the first examples
-    std::unique_ptr<DataSource> eval_src =
-        o.data_file.empty() ? make_source(o, kEvalSeedBase + t->opt.seed) : make_source(o, kEvalSeedBase);
-    EvalSet ev = make_eval_set(*eval_src, o.eval_count, c.seq_len, 0);
+    const int grid = o.domain == DomainKind::Sudoku ? 9 : maze_grid_side(c.seq_len);
+    if (!src) src = make_source(o, grid, t->opt.seed + kTrainSeedBase);
+    if (o.domain == DomainKind::Arc && int(static_cast<ArcSource&>(*src).splits.train.identifiers.size()) != c.num_puzzle_identifiers)
+        fail("{}: the ARC data gives {} puzzle identifiers, the model has {}", state,
+             static_cast<ArcSource&>(*src).splits.train.identifiers.size(), c.num_puzzle_identifiers);
+    // held-out: generated data from another seed stream (never used in training); file data: more draws
+    // (augmented); ARC: the test pairs of the evaluation tasks
+    EvalSet ev;
+    if (o.domain == DomainKind::Arc) {
+        const auto& d = static_cast<ArcSource&>(*src).splits.test;
+        const int n = std::min<int>(o.eval_count, int(d.size()));
+        ev.n = n; ev.seq_len = c.seq_len;
+        ev.tokens.assign(d.inputs.begin(), d.inputs.begin() + size_t(n) * c.seq_len);
+        ev.labels.assign(d.labels.begin(), d.labels.begin() + size_t(n) * c.seq_len);
+        for (auto& l : ev.labels) if (l == 0) l = kIgnoreLabel;
+        ev.ids.assign(d.puzzle_ids.begin(), d.puzzle_ids.begin() + n);
+    } else {
+        auto eval_src = make_source(o, grid, kEvalSeedBase + t->opt.seed);
+        ev = make_eval_set(*eval_src, o.eval_count, c.seq_len, o.data_file.empty() ? 0 : (uint64_t(1) << 40));
+    }
 
     std::FILE* log = nullptr;
     if (!o.log.empty()) {

@@ -16,8 +16,11 @@ struct TrainJobOptions {
     std::string data_file;        // train on these puzzles (augmented); empty = generate
     std::string mix = "easy";     // generated Sudoku difficulty mix, e.g. "easy:1,medium:1"
     uint64_t curriculum = 0;      // examples over which the mix phases in from all-easy
+    int grid = 0;                 // maze model grid side (seq_len = grid^2), e.g. 30; ARC canvas side, e.g. 30
     int maze_size = 0;            // generated mazes: side length (0 = the model's grid)
-    int maze_min_path = 0;        // generated mazes: minimum shortest-path length
+    int maze_min_path = 0;        // generated mazes: minimum shortest-path length (0 = about 1.5 x side)
+    std::string arc_eval_file;    // ARC: evaluation challenges whose demonstrations are also trained on
+    int arc_num_aug = 100;        // ARC: augmented copies per task
 
     Config model;                 // architecture (domain fields are filled in from the domain)
     TrainOptions train;
@@ -47,7 +50,8 @@ struct TrainProgress {
 void run_training(const TrainJobOptions& o, int report_every, const std::function<void(const TrainProgress&)>& on_progress,
                   const std::atomic<bool>& stop);
 
-// Fills seq_len / vocab_size / token_map / domain of a config for a domain (Sudoku: 81 tokens, vocab 11).
-void apply_domain(Config& c, DomainKind d, int maze_size);
+// Fills seq_len / vocab_size / token_map / domain of a config for a domain (Sudoku: 81 tokens, vocab 11;
+// maze: grid^2 tokens, vocab 6; ARC: canvas^2 tokens, vocab 12).
+void apply_domain(Config& c, DomainKind d, int grid);
 
 }  // namespace trm

@@ -6,6 +6,7 @@
   tiny_torch2.pt     the same state_dict in torch 2.x layout: prefix archive/, protocol 4 (FRAME, MEMOIZE,
                      STACK_GLOBAL), records byteorder, .format_version, .storage_alignment, .data/serialization_id
   tiny_deflate.pt    tiny.pt with deflate-compressed records
+  tiny_p2.pkl, tiny_p4.pkl  tiny's data.pkl alone (protocols 2 and 4), for the C++ test's pickle mutation test
   arc_att_torch2.pt  the official arc_att fixture's step_100 rewritten in torch 2.x layout (must load identically)
   hostile/*.pt       files the reader must refuse with an Error (never crash); the C++ test lists the reason each
                      message must name
@@ -68,8 +69,10 @@ def write_zip(path, records, compression=zipfile.ZIP_STORED):
     """records: list of (name, bytes) in order."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression) as zf:
-        for name, data in records:
-            zf.writestr(name, data)
+        for name, data in records:  # fixed timestamps: reruns write identical bytes
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = compression
+            zf.writestr(info, data)
     with open(path, "wb") as f:
         f.write(buf.getvalue())
     return buf.getvalue()
@@ -171,14 +174,10 @@ def hostile_files(tiny_pkl):
         "huge_numel.pt": one_tensor(0, (12,), (1,), numel=2**62),
         "storage_size_mismatch.pt": one_tensor(0, (12,), (1,), numel=13),
         "huge_shape.pt": one_tensor(0, (2**40, 2**40), (0, 0)),
-        "expand_bomb.pt": one_tensor(0, (2**20, 2**20), (0, 0)),
+        "expand_bomb.pt": one_tensor(0, (2**14, 2**14), (0, 0)),  # 1 GiB of output from 48 bytes
         "index_overflow.pt": one_tensor(0, (2, 2), (2**62, 2**62)),
     }
     return files
-
-
-def pickle_records(pkl, compression_hint=None):
-    return torch1_records("tiny/", pkl, TINY_RAW)
 
 
 def main():
@@ -186,6 +185,10 @@ def main():
     os.makedirs(HOSTILE, exist_ok=True)
 
     tiny_pkl = ts.dumps_state_dict(tiny_state(), 2)
+    with open(os.path.join(HERE, "tiny_p2.pkl"), "wb") as f:
+        f.write(tiny_pkl)
+    with open(os.path.join(HERE, "tiny_p4.pkl"), "wb") as f:
+        f.write(ts.dumps_state_dict(tiny_state(), 4))
     tiny = write_zip(os.path.join(HERE, "tiny.pt"), torch1_records("tiny/", tiny_pkl, TINY_RAW))
     write_zip(os.path.join(HERE, "tiny_torch2.pt"),
               torch2_records("archive/", ts.dumps_state_dict(tiny_state(), 4), TINY_RAW))
@@ -209,6 +212,18 @@ def main():
     dup = ts.dumps_state_dict(collections.OrderedDict([("a", ts.Tensor(s["0"], 0, (2,), (1,))),
                                                        ("b", ts.Tensor(s["0"], 2, (2,), (1,)))]))
     files["duplicate_key.pt"] = dup.replace(binunicode("b"), binunicode("a"))
+
+    s0 = storages({"0": TINY_STORAGES["0"]})["0"]  # 12 floats = 48 bytes
+    s0_as_f64 = ts.Storage(ts.storage_type("DoubleStorage"), "0", "cpu", 12)  # same record read as 96 bytes
+    files["storage_shared_mismatch.pt"] = collections.OrderedDict(
+        [("a", ts.Tensor(s0, 0, (12,), (1,))), ("b", ts.Tensor(s0_as_f64, 0, (12,), (1,)))])
+    # Deflated data.pkl whose zip headers claim 10 MB: an implausible expansion, refused before allocating.
+    bomb = bytearray(write_zip(os.path.join(HOSTILE, "deflate_bomb.pt"), torch1_records("tiny/", tiny_pkl, TINY_RAW),
+                               zipfile.ZIP_DEFLATED))
+    central = bomb.index(b"PK\x01\x02")  # first central directory entry: tiny/data.pkl
+    struct.pack_into("<I", bomb, 22, 10_000_000)
+    struct.pack_into("<I", bomb, central + 24, 10_000_000)
+    files["deflate_bomb.pt"] = bytes(bomb)
 
     for name, content in sorted(files.items()):
         path = os.path.join(HOSTILE, name)
