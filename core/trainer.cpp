@@ -94,10 +94,14 @@ StepMetrics Trainer::train_step(DataSource& data) {
         sign_sgd_rows(model.ptr("inner.puzzle_emb.weights"), ts->dpuzzle_local.data(), ts->ids.data(), B,
                       c.puzzle_emb_ndim, plr, o.puzzle_emb_weight_decay);
     }
-    if (o.ema_rate > 0)
+    if (o.ema_rate > 0) {
+        // EMA with a warm-up of its rate (as TensorFlow's ExponentialMovingAverage with num_updates): the official
+        // fixed 0.999 needs tens of thousands of steps to forget the random init; short CPU runs do not have them.
+        const double rate = std::min(o.ema_rate, (1.0 + double(step)) / (10.0 + double(step)));
         for (auto& p : model.layout.table)
             if (p.kind == ParamKind::Dense)
-                ema_update(ema.data() + p.offset, model.arena.data() + p.offset, p.numel, o.ema_rate);
+                ema_update(ema.data() + p.offset, model.arena.data() + p.offset, p.numel, rate);
+    }
     return m;
 }
 
