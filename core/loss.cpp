@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/error.hpp"
+
 namespace trm {
 
 int argmax(const float* x, int n) {
@@ -23,6 +25,7 @@ LossOut act_loss(const float* logits, const int32_t* labels, const float* q, int
         for (int i = 0; i < S; i++) {
             int y = labels[size_t(b) * S + i];
             if (y == kIgnoreLabel) continue;
+            if (y < 0 || y >= V) fail("label {} at row {} position {} is outside the vocabulary (0..{})", y, b, i, V - 1);
             count++;
             if (argmax(logits + (size_t(b) * S + i) * V, V) == y) correct++;
         }
