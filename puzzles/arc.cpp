@@ -1,4 +1,5 @@
 #include "puzzles/arc.hpp"
+#include "puzzles/grid_transform.hpp"
 
 #include <algorithm>
 #include <unordered_set>
@@ -126,30 +127,11 @@ std::string file_stem(const std::string& path) {
     return dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
 }
 
-// Generic dihedral: out[i][j] = g[src_r][src_c] with the source cell given per transform id.
+// Dihedral transform in the official numbering (puzzles/grid_transform.hpp).
 ArcGrid dihedral(const ArcGrid& g, int t) {
-    const int R = g.rows, C = g.cols;
-    bool swap = t == 1 || t == 3 || t == 6 || t == 7;
     ArcGrid o;
-    o.rows = swap ? C : R;
-    o.cols = swap ? R : C;
-    o.cells.resize(g.cells.size());
-    for (int i = 0; i < o.rows; i++) {
-        for (int j = 0; j < o.cols; j++) {
-            int r = 0, c = 0;
-            switch (t) {
-                case 0: r = i; c = j; break;                  // identity
-                case 1: r = j; c = C - 1 - i; break;          // np.rot90(x, 1)
-                case 2: r = R - 1 - i; c = C - 1 - j; break;  // np.rot90(x, 2)
-                case 3: r = R - 1 - j; c = i; break;          // np.rot90(x, 3)
-                case 4: r = i; c = C - 1 - j; break;          // np.fliplr
-                case 5: r = R - 1 - i; c = j; break;          // np.flipud
-                case 6: r = j; c = i; break;                  // x.T
-                case 7: r = R - 1 - j; c = C - 1 - i; break;  // np.fliplr(np.rot90(x, 1))
-            }
-            o.cells[size_t(i) * size_t(o.cols) + size_t(j)] = g.at(r, c);
-        }
-    }
+    dihedral_shape(t, g.rows, g.cols, &o.rows, &o.cols);
+    o.cells = dihedral_transform(g.cells, g.rows, g.cols, t);
     return o;
 }
 
@@ -292,7 +274,7 @@ ArcGrid arc_dihedral(const ArcGrid& g, int t) {
 
 int arc_dihedral_inverse(int t) {
     if (t < 0 || t > 7) fail("dihedral transform id {} is outside 0..7", t);
-    return t == 1 ? 3 : t == 3 ? 1 : t;
+    return kDihedralInverse[t];
 }
 
 bool ArcAug::is_identity() const { return *this == ArcAug{}; }
