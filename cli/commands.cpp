@@ -33,14 +33,22 @@ void register_info(CLI::App& app);
 void register_debug(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_train(CLI::App& app);
+void register_solve(CLI::App& app);
+void register_eval(CLI::App& app);
+void register_generate(CLI::App& app);
 void register_import(CLI::App& app);
+void register_mcp(CLI::App& app);
 
 void register_commands(CLI::App& app) {
     register_info(app);
     register_debug(app);
     register_bench(app);
     register_train(app);
+    register_solve(app);
+    register_eval(app);
+    register_generate(app);
     register_import(app);
+    register_mcp(app);
 }
 
 }  // namespace trm::cli

@@ -1,0 +1,218 @@
+#include "cli/render.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "puzzles/arc.hpp"
+#include "puzzles/sudoku.hpp"
+
+namespace trm::cli {
+
+bool color_mode_from_name(std::string_view s, ColorMode* out) {
+    if (s == "auto") *out = ColorMode::Auto;
+    else if (s == "always") *out = ColorMode::Always;
+    else if (s == "never") *out = ColorMode::Never;
+    else return false;
+    return true;
+}
+
+Style make_style(ColorMode m, int fd) {
+    bool on = false;
+    if (m == ColorMode::Always) on = true;
+    else if (m == ColorMode::Auto) {
+        const char* no = std::getenv("NO_COLOR");
+        const char* term = std::getenv("TERM");
+        on = isatty(fd) && !(no && *no) && !(term && std::strcmp(term, "dumb") == 0);
+    }
+    return Style{on, on};
+}
+
+std::string paint(const Style& s, std::string_view sgr, std::string_view text) {
+    if (!s.color || sgr.empty()) return std::string(text);
+    return fmt::format("\x1b[{}m{}\x1b[0m", sgr, text);
+}
+
+size_t visible_width(std::string_view s) {
+    size_t w = 0;
+    for (size_t i = 0; i < s.size(); i++) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c == 0x1b && i + 1 < s.size() && s[i + 1] == '[') {  // CSI ... final byte 0x40..0x7e
+            i += 2;
+            while (i < s.size() && !(s[i] >= 0x40 && s[i] <= 0x7e)) i++;
+            continue;
+        }
+        if ((c & 0xc0) != 0x80) w++;  // count lead bytes only
+    }
+    return w;
+}
+
+std::vector<std::string> split_lines(std::string_view text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t nl = text.find('\n', start);
+        if (nl == std::string_view::npos) nl = text.size();
+        out.emplace_back(text.substr(start, nl - start));
+        start = nl + 1;
+    }
+    return out;
+}
+
+std::vector<std::string> side_by_side(const std::vector<std::string>& left, const std::vector<std::string>& right,
+                                      int gap) {
+    size_t w = 0;
+    for (auto& l : left) w = std::max(w, visible_width(l));
+    std::vector<std::string> out;
+    const size_t n = std::max(left.size(), right.size());
+    for (size_t i = 0; i < n; i++) {
+        std::string line = i < left.size() ? left[i] : std::string();
+        if (i < right.size() && !right[i].empty()) {
+            line.append(w - visible_width(line) + size_t(gap), ' ');
+            line += right[i];
+        }
+        out.push_back(std::move(line));
+    }
+    return out;
+}
+
+std::string verdict_mark(bool ok, const Style& s) {
+    if (s.unicode) return paint(s, ok ? "1;32" : "1;31", ok ? "✓" : "✗");
+    return ok ? "OK" : "NO";
+}
+
+// ---- Sudoku ---------------------------------------------------------------------------------------------------
+
+static std::vector<std::string> render_sudoku(const DraftGrid& g, const DraftGrid& input, const DraftGrid* prev,
+                                              const Style& s) {
+    SudokuGrid givens{}, answer{};
+    for (int i = 0; i < kSudokuCells; i++) {
+        givens[size_t(i)] = i < int(input.cells.size()) ? input.cells[size_t(i)] : 0;
+        answer[size_t(i)] = i < int(g.cells.size()) ? g.cells[size_t(i)] : 0;
+    }
+    std::vector<uint8_t> bad(kSudokuCells, 0);
+    for (auto& c : verify_sudoku(givens, answer).clashes)
+        for (int cell : c.cells) bad[size_t(cell)] = 1;
+    std::vector<uint8_t> changed = prev ? changed_mask(*prev, g) : std::vector<uint8_t>(kSudokuCells, 0);
+    const bool u = s.unicode;
+    auto rule = [&](const char* l, const char* m, const char* r) {
+        if (!u) return std::string("+-------+-------+-------+");
+        std::string seg = "───────";
+        return std::string(l) + seg + m + seg + m + seg + r;
+    };
+    const std::string bar = u ? "│" : "|";
+    std::vector<std::string> out;
+    out.push_back(rule("┌", "┬", "┐"));
+    for (int r = 0; r < 9; r++) {
+        if (r == 3 || r == 6) out.push_back(rule("├", "┼", "┤"));
+        std::string line = bar;
+        for (int c = 0; c < 9; c++) {
+            const int i = r * 9 + c;
+            const int d = answer[size_t(i)];
+            const std::string digit = d >= 1 && d <= 9 ? std::string(1, char('0' + d)) : ".";
+            if (s.color) {
+                const char* sgr = givens[size_t(i)] ? "1" : "36";  // givens bold, the model's digits cyan
+                if (d == 0) sgr = "2";
+                if (bad[size_t(i)]) sgr = "1;31";
+                if (changed[size_t(i)]) sgr = bad[size_t(i)] ? "1;31;43" : "1;30;43";
+                line += ' ';
+                line += paint(s, sgr, digit);
+            } else {
+                line += (changed[size_t(i)] ? "*" : " ") + digit;
+            }
+            if (c % 3 == 2) {
+                line += ' ';
+                line += bar;
+            }
+        }
+        out.push_back(std::move(line));
+    }
+    out.push_back(rule("└", "┴", "┘"));
+    return out;
+}
+
+// ---- mazes ----------------------------------------------------------------------------------------------------
+
+static std::vector<std::string> render_maze(const DraftGrid& g, const DraftGrid* prev, const Style& s) {
+    std::vector<uint8_t> changed = prev ? changed_mask(*prev, g) : std::vector<uint8_t>(g.cells.size(), 0);
+    std::vector<std::string> out;
+    for (int r = 0; r < g.rows; r++) {
+        std::string line;
+        for (int c = 0; c < g.cols; c++) {
+            const size_t i = size_t(r) * size_t(g.cols) + size_t(c);
+            const char ch = char(g.cells[i]);
+            const bool ch_changed = changed[i] != 0;
+            if (!s.unicode) {
+                char o = ch == ' ' ? '.' : ch;
+                if (ch_changed && ch == 'o') o = '*';
+                else if (ch_changed && ch == ' ') o = '-';
+                line += o;
+                continue;
+            }
+            std::string cell;
+            const char* sgr = "";
+            switch (ch) {
+                case '#': cell = "██"; sgr = "90"; break;
+                case ' ': cell = ch_changed ? "··" : "  "; sgr = "2"; break;
+                case 'S': cell = "S "; sgr = "1;30;42"; break;
+                case 'G': cell = "G "; sgr = "1;30;41"; break;
+                case 'o': cell = "██"; sgr = "33"; break;
+                default: cell = std::string(1, ch) + std::string(1, ch); sgr = "1;35"; break;
+            }
+            if (ch_changed && ch == 'o') sgr = "93";
+            line += paint(s, sgr, cell);
+        }
+        out.push_back(std::move(line));
+    }
+    return out;
+}
+
+// ---- ARC ------------------------------------------------------------------------------------------------------
+
+static std::vector<std::string> render_arc(const DraftGrid& g, const DraftGrid* prev, const Style& s) {
+    if (g.rows * g.cols == 0) return {"(empty)"};
+    std::vector<uint8_t> changed = prev ? changed_mask(*prev, g) : std::vector<uint8_t>(g.cells.size(), 0);
+    std::vector<std::string> out;
+    for (int r = 0; r < g.rows; r++) {
+        std::string line;
+        for (int c = 0; c < g.cols; c++) {
+            const size_t i = size_t(r) * size_t(g.cols) + size_t(c);
+            const int v = g.cells[i] < 10 ? g.cells[i] : 0;
+            if (s.color) {
+                const uint32_t rgb = kArcPalette[size_t(v)];
+                const int R = int(rgb >> 16), G = int((rgb >> 8) & 0xff), B = int(rgb & 0xff);
+                const bool light = R * 299 + G * 587 + B * 114 > 128000;
+                line += fmt::format("\x1b[48;2;{};{};{}m", R, G, B);
+                line += changed[i] ? (light ? "\x1b[30m••" : "\x1b[97m••") : "  ";
+                line += "\x1b[0m";
+            } else {
+                line += fmt::format("{}{}", v, changed[i] ? '*' : ' ');
+            }
+        }
+        out.push_back(std::move(line));
+    }
+    return out;
+}
+
+std::vector<std::string> render_draft(DomainKind d, const DraftGrid& g, const DraftGrid& input, const DraftGrid* prev,
+                                      const Style& s) {
+    switch (d) {
+        case DomainKind::Sudoku: return render_sudoku(g, input, prev, s);
+        case DomainKind::Maze: return render_maze(g, prev, s);
+        case DomainKind::Arc: return render_arc(g, prev, s);
+    }
+    return {};
+}
+
+std::string change_legend(DomainKind d, const Style& s) {
+    if (s.color) return "";
+    switch (d) {
+        case DomainKind::Sudoku: return "* changed since the previous draft";
+        case DomainKind::Maze: return "* new path cell, - changed to open";
+        case DomainKind::Arc: return "* changed since the previous draft";
+    }
+    return "";
+}
+
+}  // namespace trm::cli

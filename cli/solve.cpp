@@ -1,0 +1,512 @@
+// `trm solve [DOMAIN] [FILE|-]`: solve puzzles with a model and show how it got there.
+//
+// Input is read batch by batch with the domain's streaming reader (bounded memory for any input size); results
+// come in input order. Output modes:
+//   (default)      terminal report: per-step trace (draft / critique / refine) for a single puzzle, the answer
+//                  grid, the verdict; one line per puzzle for larger inputs
+//   --quiet        only the answers, in the input's format (Sudoku: 81-char line; maze: grid + blank line;
+//                  ARC: one JSON line per test input with attempt_1 / attempt_2)
+//   --format json  JSON lines: {"type":"step",...} per traced step, {"type":"result",...} per puzzle
+// --trace auto (default): steps when the input holds a single puzzle (ARC: a single test input) and the output
+// is a terminal or JSON; off otherwise. Exit: 0 all verified, 1 error, 2 usage, 3 some answer did not verify.
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <unistd.h>
+
+#include "cli/commands.hpp"
+#include "cli/html.hpp"
+#include "cli/models.hpp"
+#include "cli/render.hpp"
+#include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "core/parallel.hpp"
+#include "puzzles/arc_vote.hpp"
+#include "puzzles/solve.hpp"
+
+namespace trm::cli {
+
+using json = nlohmann::ordered_json;
+
+namespace {
+
+struct SolveCliOptions {
+    std::string arg0, arg1;  // [DOMAIN] [FILE|-]: one argument is a domain name or a file
+    std::string model, trace = "auto", halt = "model", color = "auto", format = "text", html;
+    std::string task, solutions, submission;
+    int max_steps = 0, batch = 64, num_aug = 8, threads = 0;
+    uint64_t seed = 0;
+    bool quiet = false;
+    // resolved by validate()
+    std::optional<DomainKind> domain;
+    std::string file = "-";
+};
+
+// Usage checks run while parsing, so that their errors exit with kExitUsage.
+void validate(SolveCliOptions& o) {
+    o.domain.reset();
+    o.file = "-";
+    DomainKind d;
+    if (!o.arg1.empty()) {
+        if (!domain_from_name(o.arg0, &d))
+            throw CLI::ValidationError("DOMAIN", fmt::format("unknown domain '{}' (sudoku, maze, arc)", o.arg0));
+        o.domain = d;
+        o.file = o.arg1;
+    } else if (!o.arg0.empty()) {
+        if (domain_from_name(o.arg0, &d)) o.domain = d;
+        else o.file = o.arg0;
+    }
+    if (o.max_steps < 0) throw CLI::ValidationError("--max-steps", "must be 0 (the model's) or more");
+    if (o.batch < 1 || o.batch > 4096) throw CLI::ValidationError("--batch", "must be in 1..4096");
+    if (o.num_aug < 0 || o.num_aug > 1000) throw CLI::ValidationError("--num-aug", "must be in 0..1000");
+    if (o.quiet && o.format == "json") throw CLI::ValidationError("--quiet", "cannot be combined with --format json");
+}
+
+// ---- JSON forms of answers ------------------------------------------------------------------------------------
+
+json draft_json(DomainKind d, const DraftGrid& g) {
+    switch (d) {
+        case DomainKind::Sudoku: {
+            std::string s;
+            for (auto v : g.cells) s += v >= 1 && v <= 9 ? char('0' + v) : '.';
+            return s;
+        }
+        case DomainKind::Maze: {
+            json rows = json::array();
+            for (int r = 0; r < g.rows; r++)
+                rows.push_back(std::string(g.cells.begin() + r * g.cols, g.cells.begin() + (r + 1) * g.cols));
+            return rows;
+        }
+        case DomainKind::Arc: {
+            json rows = json::array();
+            for (int r = 0; r < g.rows; r++)
+                rows.push_back(std::vector<int>(g.cells.begin() + r * g.cols, g.cells.begin() + (r + 1) * g.cols));
+            return rows;
+        }
+    }
+    return nullptr;
+}
+
+json arc_grid_to_json(const ArcGrid& g) {
+    DraftGrid d{g.rows, g.cols, g.cells};
+    return draft_json(DomainKind::Arc, d);
+}
+
+std::string maze_answer_text(const MazeSolveResult& r) {
+    std::string s;
+    for (int i = 0; i < r.maze.rows; i++) {
+        s.append(r.path.begin() + i * r.maze.cols, r.path.begin() + (i + 1) * r.maze.cols);
+        s += '\n';
+    }
+    return s;
+}
+
+// A long check summary ("row 1: two 3s; row 2: ...") cut at a "; " boundary to fit `max` characters.
+std::string short_check(const std::string& s, size_t max = 96) {
+    if (s.size() <= max) return s;
+    size_t parts = 1, cut = 0, shown = 0;
+    for (size_t i = s.find("; "); i != std::string::npos; i = s.find("; ", i + 2)) parts++;
+    for (size_t i = s.find("; "); i != std::string::npos && i <= max; i = s.find("; ", i + 2)) { cut = i; shown++; }
+    if (cut == 0) return s.substr(0, max) + "...";
+    return fmt::format("{}; ... ({} more)", s.substr(0, cut), parts - shown);
+}
+
+std::string steps_text(int n) { return fmt::format("{} step{}", n, n == 1 ? "" : "s"); }
+
+std::string pct(float q_halt) { return fmt::format("{:.1f}%", 100.0 * sigmoid(q_halt)); }
+
+// ---- the report -----------------------------------------------------------------------------------------------
+
+class Reporter {
+public:
+    Reporter(DomainKind d, const SolveCliOptions& o) : d_(d), o_(o) {
+        json_ = o.format == "json";
+        ColorMode cm = ColorMode::Auto;
+        color_mode_from_name(o.color, &cm);
+        style_ = make_style(cm, STDOUT_FILENO);
+        tty_ = isatty(STDOUT_FILENO);
+    }
+
+    // Called once the first batch is read: `single` = the input holds exactly one puzzle.
+    void begin(bool single, int max_steps, const std::string& model_path) {
+        single_ = single;
+        max_steps_ = max_steps;
+        model_path_ = model_path;
+        TraceMode t = TraceMode::Off;
+        if (o_.trace == "auto") t = single && (tty_ || json_) ? TraceMode::Steps : TraceMode::Off;
+        else trace_mode_from_name(o_.trace, &t);
+        print_trace_ = o_.quiet ? TraceMode::Off : t;
+        record_ = print_trace_ != TraceMode::Off ? print_trace_ : (o_.html.empty() ? TraceMode::Off : TraceMode::Steps);
+    }
+    TraceMode record_mode() const { return record_; }
+
+    void sudoku(const SudokuSolveResult& r) {
+        count(r);
+        if (o_.quiet) {
+            fmt::print("{}\n", sudoku_to_line(r.grid));
+        } else if (json_) {
+            json extra;
+            if (r.puzzle.solution) extra["solution"] = sudoku_to_line(*r.puzzle.solution);
+            json_result(r, draft_json(d_, r.answer), extra);
+        } else if (!single_ && print_trace_ == TraceMode::Off) {
+            fmt::print("{:>6}  {}  {} {}  {}  halt {}\n", r.index + 1, sudoku_to_line(r.grid),
+                       verdict_mark(r.verified, style_),
+                       r.verified ? "solved" : "unsolved: " + short_check(r.check, 60),
+                       steps_text(r.steps), pct(r.q_halt));
+        } else {
+            pretty(r, {});
+        }
+        keep_html(r, fmt::format("puzzle {} · {}", r.index + 1, r.where), {});
+    }
+
+    void maze(const MazeSolveResult& r) {
+        count(r);
+        if (o_.quiet) {
+            fmt::print("{}\n", maze_answer_text(r));
+        } else if (json_) {
+            json extra{{"path_cells", r.verdict.path_cells}, {"shortest_cells", r.verdict.shortest_cells},
+                       {"verdict", maze_verdict_name(r.verdict.verdict)}};
+            json_result(r, draft_json(d_, r.answer), extra);
+        } else if (!single_ && print_trace_ == TraceMode::Off) {
+            fmt::print("{:>6}  {}  {} {}  {}  halt {}\n", r.index + 1, r.where, verdict_mark(r.verified, style_),
+                       short_check(r.check, 70), steps_text(r.steps), pct(r.q_halt));
+        } else {
+            pretty(r, {});
+        }
+        keep_html(r, fmt::format("maze {} · {}", r.index + 1, r.where), {});
+    }
+
+    void arc(const ArcSolveResult& r) {
+        count(r);
+        if (!r.known_task && r.test_index == 0 && !json_)
+            fmt::print(stderr, "note: task {} not seen in training: solving with puzzle identifier 0 "
+                               "(no test-time adaptation)\n", r.task_id);
+        if (!o_.submission.empty()) submission_[r.task_id].push_back(r.attempts);
+        std::vector<std::pair<std::string, ArcGrid>> grids{{"input", r.test_input}};
+        for (size_t i = 0; i < r.attempts.size(); i++)
+            grids.push_back({fmt::format("attempt {} ({}/{})", i + 1, r.attempt_votes[i], r.copies), r.attempts[i]});
+        if (r.expected) grids.push_back({"expected", *r.expected});
+        if (o_.quiet) {
+            ArcGrid a1 = r.attempts.empty() ? make_arc_grid({{0}}) : r.attempts[0];
+            ArcGrid a2 = r.attempts.size() > 1 ? r.attempts[1] : a1;
+            json line{{"task", r.task_id}, {"test", r.test_index}, {"attempt_1", arc_grid_to_json(a1)},
+                      {"attempt_2", arc_grid_to_json(a2)}};
+            fmt::print("{}\n", line.dump());
+        } else if (json_) {
+            json attempts = json::array();
+            for (auto& a : r.attempts) attempts.push_back(arc_grid_to_json(a));
+            json extra{{"task", r.task_id}, {"test", r.test_index}, {"votes", r.attempt_votes}, {"copies", r.copies},
+                       {"known_task", r.known_task}};
+            if (r.expected) {
+                extra["expected"] = arc_grid_to_json(*r.expected);
+                extra["pass_at_1"] = r.pass_at_1;
+                extra["pass_at_2"] = r.pass_at_2;
+            }
+            json_result(r, attempts, extra);
+        } else if (!single_ && print_trace_ == TraceMode::Off) {
+            fmt::print("{:>6}  {}  {} {}  {}  halt {}\n", r.index + 1, r.where, verdict_mark(r.verified, style_),
+                       short_check(r.check, 70), steps_text(r.steps), pct(r.q_halt));
+        } else {
+            pretty(r, render_grids(grids, style_.color));
+        }
+        std::vector<std::pair<std::string, DraftGrid>> extra;
+        for (size_t i = 1; i < grids.size(); i++) {
+            const auto& [title, g] = grids[i];
+            if (title.rfind("attempt 1", 0) != 0) extra.push_back({title, DraftGrid{g.rows, g.cols, g.cells}});
+        }
+        keep_html(r, fmt::format("task {} · test {}", r.task_id, r.test_index), extra);
+    }
+
+    // Summary, HTML and submission files; returns the exit code.
+    int finish(double seconds) {
+        if (n_ == 0) fail("no puzzle to solve");
+        const int bad = n_ - verified_;
+        if (!o_.quiet && !json_ && !single_)
+            fmt::print("{} {}: {} verified, {} not · {:.1f} steps on average · {:.2f} s ({:.1f} {}/s)\n", n_,
+                       noun(n_), verified_, bad, double(steps_) / n_, seconds, seconds > 0 ? n_ / seconds : 0.0,
+                       noun(2));
+        else if (bad && (o_.quiet || json_))
+            fmt::print(stderr, "{} of {} answers did not verify\n", bad, n_);
+        if (!o_.html.empty()) {
+            const std::string subtitle =
+                fmt::format("model {} · halt {} · max steps {}", model_path_, o_.halt, max_steps_);
+            write_trace_html(o_.html, d_, subtitle, html_);
+            fmt::print(stderr, "wrote {} ({} {})\n", o_.html, html_.size(), noun(int(html_.size())));
+        }
+        if (!o_.submission.empty()) {
+            write_arc_submission(o_.submission, submission_, 2);
+            fmt::print(stderr, "wrote {} ({} tasks)\n", o_.submission, submission_.size());
+        }
+        return bad ? kExitUnverified : kExitOk;
+    }
+
+private:
+    std::string noun(int n) const {
+        const char* s = d_ == DomainKind::Maze ? "maze" : d_ == DomainKind::Arc ? "test input" : "puzzle";
+        return n == 1 ? std::string(s) : std::string(s) + "s";
+    }
+
+    void count(const SolveOutcome& r) {
+        n_++;
+        verified_ += r.verified;
+        steps_ += r.steps;
+    }
+
+    void keep_html(const SolveOutcome& r, std::string title, std::vector<std::pair<std::string, DraftGrid>> extra) {
+        if (o_.html.empty() || html_.size() >= kHtmlMaxPuzzles) return;
+        html_.push_back(HtmlPuzzle{std::move(title), r, std::move(extra)});
+    }
+
+    void json_result(const SolveOutcome& r, json answer, const json& extra) {
+        for (const auto& t : r.trace) {
+            json s{{"type", "step"}, {"index", r.index}, {"step", t.step}};
+            if (t.cycle >= 0) s["cycle"] = t.cycle;
+            s["draft"] = draft_json(d_, t.draft);
+            s["halt_prob"] = sigmoid(t.q_halt);
+            s["model_halts"] = t.model_halts;
+            s["stopped"] = t.stopped;
+            s["changed"] = t.changed;
+            s["verified"] = t.verified;
+            s["check"] = t.check;
+            fmt::print("{}\n", s.dump(-1, ' ', false, json::error_handler_t::replace));
+        }
+        json o{{"type", "result"}, {"index", r.index}, {"where", r.where}, {"domain", domain_name(d_)},
+               {"answer", std::move(answer)}, {"verified", r.verified}, {"check", r.check}, {"steps", r.steps},
+               {"halt_prob", sigmoid(r.q_halt)}, {"seconds", r.seconds}};
+        for (auto& [k, v] : extra.items()) o[k] = v;
+        fmt::print("{}\n", o.dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+
+    void print_lines(const std::vector<std::string>& lines) {
+        for (auto& l : lines) fmt::print("{}\n", l);
+    }
+
+    // Trace and answer of one puzzle. `final_grids` replaces the answer grid (ARC: input / attempts / expected).
+    void pretty(const SolveOutcome& r, const std::string& final_grids) {
+        const std::string head = d_ == DomainKind::Arc ? r.where : fmt::format("puzzle {} · {}", r.index + 1, r.where);
+        fmt::print("{}\n", paint(style_, "1", head));
+        if (print_trace_ != TraceMode::Off) {
+            const std::string legend = change_legend(d_, style_);
+            for (size_t i = 0; i < r.trace.size(); i++) {
+                const TraceStep& t = r.trace[i];
+                const DraftGrid& prev = i == 0 ? r.input : r.trace[i - 1].draft;
+                auto left = render_draft(d_, t.draft, r.input, &prev, style_);
+                std::vector<std::string> right;
+                std::string title = fmt::format("step {}/{}", t.step, max_steps_);
+                if (t.cycle >= 0) title += fmt::format(" · cycle {}", t.cycle + 1);
+                right.push_back(paint(style_, "1", title));
+                right.push_back(fmt::format("{}     {} cell{} changed{}", paint(style_, "1;34", "DRAFT"), t.changed,
+                                            t.changed == 1 ? "" : "s", i == 0 ? " from the input" : ""));
+                std::string decision = t.cycle >= 0                                  ? "inner cycle, no decision"
+                                       : !t.stopped                                   ? "continue"
+                                       : o_.halt == "model" && t.model_halts          ? "stop"
+                                       : o_.halt == "verified" && t.verified          ? "stop (verified)"
+                                                                                      : "stop (step limit)";
+                right.push_back(fmt::format("{}  halt {} (model says {}) -> {}", paint(style_, "1;35", "CRITIQUE"),
+                                            pct(t.q_halt), t.model_halts ? "halt" : "continue", decision));
+                right.push_back(fmt::format("          {} {}", verdict_mark(t.verified, style_), short_check(t.check)));
+                if (i + 1 < r.trace.size()) {
+                    int n = r.trace[i + 1].changed;
+                    right.push_back(fmt::format("{}    next {} changes {} cell{}", paint(style_, "1;32", "REFINE"),
+                                                r.trace[i + 1].cycle >= 0 ? "cycle" : "step", n, n == 1 ? "" : "s"));
+                } else {
+                    right.push_back(fmt::format("{}    {}", paint(style_, "1;32", "REFINE"),
+                                                t.stopped ? "none: stopped here" : "none"));
+                }
+                if (!legend.empty()) right.push_back(paint(style_, "2", "          " + legend));
+                print_lines(side_by_side(left, right));
+                fmt::print("\n");
+            }
+        }
+        std::vector<std::string> right{
+            fmt::format("answer after {} step{}, halt {}", r.steps, r.steps == 1 ? "" : "s", pct(r.q_halt)),
+            fmt::format("{} {}", verdict_mark(r.verified, style_),
+                        r.verified ? (d_ == DomainKind::Arc || r.check == "solved" ? r.check : "solved: " + r.check)
+                                   : "unsolved: " + short_check(r.check))};
+        if (!final_grids.empty()) {
+            print_lines(split_lines(final_grids));
+            print_lines(right);
+        } else {
+            print_lines(side_by_side(render_draft(d_, r.answer, r.input, nullptr, style_), right));
+        }
+        fmt::print("\n");
+    }
+
+    DomainKind d_;
+    const SolveCliOptions& o_;
+    Style style_;
+    bool tty_ = false, json_ = false, single_ = false;
+    TraceMode print_trace_ = TraceMode::Off, record_ = TraceMode::Off;
+    int max_steps_ = 0;
+    std::string model_path_;
+    int n_ = 0, verified_ = 0;
+    int64_t steps_ = 0;
+    std::vector<HtmlPuzzle> html_;
+    ArcAttempts submission_;
+};
+
+// One item of look-ahead over a reader, so that the end of the input is known one puzzle early.
+template <typename Item, typename Reader>
+struct Ahead {
+    explicit Ahead(Reader& r) : reader(r) {}
+    Reader& reader;
+    std::optional<Item> buf;
+    bool done = false;
+    bool fill() {
+        if (!buf && !done) {
+            Item x;
+            if (reader.next(x)) buf = std::move(x);
+            else done = true;
+        }
+        return buf.has_value();
+    }
+    bool next(Item& out) {
+        if (!fill()) return false;
+        out = std::move(*buf);
+        buf.reset();
+        return true;
+    }
+    bool at_end() { return !fill(); }
+};
+
+SolveOptions solve_options(const SolveCliOptions& o, TraceMode record) {
+    SolveOptions so;
+    so.max_steps = o.max_steps;
+    halt_mode_from_name(o.halt, &so.halt);
+    so.trace = record;
+    so.batch = o.batch;
+    return so;
+}
+
+using Clock = std::chrono::steady_clock;
+
+// Sudoku and mazes: read a batch, solve it, report it, repeat.
+template <typename Item, typename Reader, typename SolveBatch, typename Report>
+int solve_stream(DomainKind d, const SolveCliOptions& o, Reader& reader, const std::string& input_name,
+                 SolveBatch solve_batch, Report report) {
+    const auto t0 = Clock::now();
+    Ahead<Item, Reader> in(reader);
+    std::vector<Item> batch;
+    while (int(batch.size()) < o.batch) {
+        Item x;
+        if (!in.next(x)) break;
+        batch.push_back(std::move(x));
+    }
+    if (batch.empty()) fail("{}: no {} found", input_name, d == DomainKind::Maze ? "maze" : "puzzle");
+    const bool single = batch.size() == 1 && in.at_end();
+    const std::string path = resolve_model_path(o.model, d);
+    Model model = load_domain_model(path, d);
+    Reporter rep(d, o);
+    rep.begin(single, o.max_steps > 0 ? o.max_steps : model.cfg().halt_max_steps, path);
+    const SolveOptions so = solve_options(o, rep.record_mode());
+    Forward fwd(model, int(batch.size()));  // the first batch is full unless the input is smaller
+    size_t index = 0;
+    while (!batch.empty()) {
+        const size_t n = batch.size();
+        for (auto& r : solve_batch(fwd, std::move(batch), index, so)) report(rep, r);
+        index += n;
+        batch.clear();
+        while (int(batch.size()) < o.batch) {
+            Item x;
+            if (!in.next(x)) break;
+            batch.push_back(std::move(x));
+        }
+    }
+    std::fflush(stdout);
+    return rep.finish(std::chrono::duration<double>(Clock::now() - t0).count());
+}
+
+int solve_arc_input(const SolveCliOptions& o, PuzzleInput& input) {
+    const auto t0 = Clock::now();
+    const std::string text = input.read_all(kMaxArcFileBytes);
+    std::vector<ArcTask> tasks = parse_arc_tasks(text, input.name(), o.task);
+    if (!o.solutions.empty()) apply_arc_solutions(tasks, read_file_text(o.solutions, kMaxArcFileBytes), o.solutions);
+    if (tasks.empty()) fail("{}: no ARC task found", input.name());
+    const std::string path = resolve_model_path(o.model, DomainKind::Arc);
+    Model model = load_domain_model(path, DomainKind::Arc);
+    Reporter rep(DomainKind::Arc, o);
+    rep.begin(tasks.size() == 1 && tasks[0].test.size() == 1,
+              o.max_steps > 0 ? o.max_steps : model.cfg().halt_max_steps, path);
+    size_t rows = 0;
+    for (const auto& t : tasks) rows += t.test.size() * size_t(o.num_aug + 1);
+    Forward fwd(model, int(std::min(rows, size_t(o.batch))));
+    ArcSolveOptions ao;
+    ao.num_aug = o.num_aug;
+    ao.seed = o.seed;
+    solve_arc_tasks(fwd, tasks, solve_options(o, rep.record_mode()), ao, [&](ArcSolveResult& r) { rep.arc(r); });
+    std::fflush(stdout);
+    return rep.finish(std::chrono::duration<double>(Clock::now() - t0).count());
+}
+
+int run_solve(const SolveCliOptions& o) {
+    if (o.threads > 0) set_threads(o.threads);
+    PuzzleInput input(o.file);
+    if (input.name() == "stdin" && isatty(STDIN_FILENO))
+        fmt::print(stderr, "reading puzzles from the terminal; end with Ctrl-D (or pass a FILE)\n");
+    DomainKind d;
+    if (o.domain) {
+        d = *o.domain;
+    } else {
+        if (!detect_domain(input.peek(), &d)) fail("{}: empty input, nothing to solve", input.name());
+        fmt::print(stderr, "detected: {}\n", domain_name(d));
+    }
+    if (d != DomainKind::Arc && (!o.task.empty() || !o.solutions.empty() || !o.submission.empty()))
+        fail("--task, --solutions and --submission are for ARC tasks, not {} puzzles", domain_name(d));
+    switch (d) {
+        case DomainKind::Sudoku: {
+            SudokuReader reader(input.stream(), input.name());
+            return solve_stream<SudokuPuzzle>(d, o, reader, input.name(), solve_sudoku_batch,
+                                              [](Reporter& rep, const SudokuSolveResult& r) { rep.sudoku(r); });
+        }
+        case DomainKind::Maze: {
+            MazeReader reader(input.stream(), input.name());
+            return solve_stream<Maze>(d, o, reader, input.name(), solve_maze_batch,
+                                      [](Reporter& rep, const MazeSolveResult& r) { rep.maze(r); });
+        }
+        case DomainKind::Arc: return solve_arc_input(o, input);
+    }
+    return kExitError;
+}
+
+}  // namespace
+
+void register_solve(CLI::App& app) {
+    auto o = std::make_shared<SolveCliOptions>();
+    auto* sub = app.add_subcommand("solve", "Solve puzzles with a model, showing draft, critique and refine per step");
+    sub->add_option("DOMAIN", o->arg0, "sudoku | maze | arc (detected from the input when left out)")->type_name("");
+    sub->add_option("FILE", o->arg1, "puzzle file, or '-' for stdin (the default)")->type_name("");
+    sub->add_option("-m,--model", o->model, "model file (default: models/<domain>.safetensors)");
+    sub->add_option("--trace", o->trace, "per-step trace: auto (steps for a single puzzle on a terminal or with "
+                                         "--format json, else off) | off | steps | cycles (also every H cycle)")
+        ->check(CLI::IsMember({"auto", "off", "steps", "cycles"}))->capture_default_str();
+    sub->add_option("--max-steps", o->max_steps, "supervision steps at most (0 = the model's halt_max_steps)")
+        ->capture_default_str();
+    sub->add_option("--halt", o->halt, "model (q_halt > 0) | never (all steps) | verified (first draft that checks)")
+        ->check(CLI::IsMember({"model", "never", "verified"}))->capture_default_str();
+    sub->add_option("--color", o->color, "auto | always | never (auto honours NO_COLOR and pipes)")
+        ->check(CLI::IsMember({"auto", "always", "never"}))->capture_default_str();
+    sub->add_flag("-q,--quiet", o->quiet, "print only the answers, in the input's format");
+    sub->add_option("--format", o->format, "text | json (JSON lines: step and result objects)")
+        ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+    sub->add_option("--html", o->html, "write a self-contained page replaying the traces");
+    sub->add_option("--batch", o->batch, "puzzles per model batch")->capture_default_str();
+    sub->add_option("--threads", o->threads, "CPU threads (default: all cores)");
+    sub->add_option("--task", o->task, "ARC: only this task of a combined file (or the id of a one-task file)");
+    sub->add_option("--solutions", o->solutions, "ARC: solutions file, to show and verify the expected outputs");
+    sub->add_option("--num-aug", o->num_aug, "ARC: augmented copies per test input besides the original")
+        ->capture_default_str();
+    sub->add_option("--seed", o->seed, "ARC: seed of the augmentations of unseen tasks")->capture_default_str();
+    sub->add_option("--submission", o->submission, "ARC: write the Kaggle submission JSON here");
+    sub->footer(
+        "Examples:\n"
+        "  trm solve examples/sudoku_easy.txt                 detect the domain, trace a single puzzle\n"
+        "  trm solve sudoku --quiet < in.txt > out.txt        answers only, one 81-char line per puzzle\n"
+        "  trm solve maze examples/maze_small.txt --format json\n"
+        "  trm solve arc challenges.json --task 6150a2bd --solutions solutions.json --submission sub.json\n"
+        "  trm solve sudoku puzzle.txt --trace steps --halt never --html trace.html\n" +
+        std::string(kExitCodesHelp));
+    sub->callback([o] { validate(*o); });
+    set_action(sub, [o] { return run_solve(*o); });
+}
+
+}  // namespace trm::cli

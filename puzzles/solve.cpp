@@ -1,0 +1,618 @@
+#include "puzzles/solve.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+#include <set>
+#include <unordered_map>
+
+#include "core/error.hpp"
+#include "core/loss.hpp"
+#include "core/session.hpp"
+#include "puzzles/arc_vote.hpp"
+
+namespace trm {
+
+// ---- names ----------------------------------------------------------------------------------------------------
+
+const char* halt_mode_name(HaltMode h) {
+    switch (h) {
+        case HaltMode::Model: return "model";
+        case HaltMode::Never: return "never";
+        case HaltMode::Verified: return "verified";
+    }
+    return "?";
+}
+
+bool halt_mode_from_name(std::string_view s, HaltMode* out) {
+    for (auto h : {HaltMode::Model, HaltMode::Never, HaltMode::Verified})
+        if (s == halt_mode_name(h)) { *out = h; return true; }
+    return false;
+}
+
+const char* trace_mode_name(TraceMode t) {
+    switch (t) {
+        case TraceMode::Off: return "off";
+        case TraceMode::Steps: return "steps";
+        case TraceMode::Cycles: return "cycles";
+    }
+    return "?";
+}
+
+bool trace_mode_from_name(std::string_view s, TraceMode* out) {
+    for (auto t : {TraceMode::Off, TraceMode::Steps, TraceMode::Cycles})
+        if (s == trace_mode_name(t)) { *out = t; return true; }
+    return false;
+}
+
+double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+int count_changed(const DraftGrid& prev, const DraftGrid& cur) {
+    if (prev.rows != cur.rows || prev.cols != cur.cols) return int(cur.cells.size());
+    int n = 0;
+    for (size_t i = 0; i < cur.cells.size(); i++) n += prev.cells[i] != cur.cells[i];
+    return n;
+}
+
+std::vector<uint8_t> changed_mask(const DraftGrid& prev, const DraftGrid& cur) {
+    std::vector<uint8_t> m(cur.cells.size(), 1);
+    if (prev.rows == cur.rows && prev.cols == cur.cols)
+        for (size_t i = 0; i < cur.cells.size(); i++) m[i] = prev.cells[i] != cur.cells[i];
+    return m;
+}
+
+Interval wilson95(int64_t k, int64_t n) {
+    if (n <= 0) return {0, 1};
+    const double z = 1.959963984540054, p = double(k) / double(n), nn = double(n);
+    const double den = 1 + z * z / nn;
+    const double centre = (p + z * z / (2 * nn)) / den;
+    const double half = z * std::sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn)) / den;
+    return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
+}
+
+// ---- models ---------------------------------------------------------------------------------------------------
+
+static int square_side(int seq_len) {
+    int s = int(std::lround(std::sqrt(double(seq_len))));
+    return s * s == seq_len ? s : 0;
+}
+
+int model_grid_side(const Config& c) {
+    int s = square_side(c.seq_len);
+    if (s == 0) fail("model seq_len {} is not a square grid", c.seq_len);
+    return s;
+}
+
+void check_model_domain(const Config& c, DomainKind d, const std::string& label) {
+    const std::string want = domain_name(d);
+    const std::string hint =
+        fmt::format("pass --model with a {} model, e.g. one made by `trm train {} -o {}.safetensors`", want, want, want);
+    if (!c.domain.empty() && c.domain != want)
+        throw Error(fmt::format("{}: this is a {} model, not a {} model", label, c.domain, want), hint);
+    auto bad = [&](const std::string& what) { throw Error(fmt::format("{}: {}", label, what), hint); };
+    switch (d) {
+        case DomainKind::Sudoku:
+            if (c.seq_len != kSudokuCells || c.vocab_size != kSudokuVocab)
+                bad(fmt::format("model has seq_len {} and vocab_size {}; a Sudoku model has {} and {}", c.seq_len,
+                                c.vocab_size, kSudokuCells, kSudokuVocab));
+            break;
+        case DomainKind::Maze:
+            if (c.vocab_size != kMazeVocab || square_side(c.seq_len) == 0)
+                bad(fmt::format("model has seq_len {} and vocab_size {}; a maze model has a square seq_len "
+                                "(e.g. 900 = 30x30) and vocab_size {}", c.seq_len, c.vocab_size, kMazeVocab));
+            break;
+        case DomainKind::Arc: {
+            int s = square_side(c.seq_len);
+            if (c.vocab_size != kArcVocab || s == 0 || s > kArcMaxGridSize)
+                bad(fmt::format("model has seq_len {} and vocab_size {}; an ARC model has a square seq_len up to "
+                                "900 (30x30) and vocab_size {}", c.seq_len, c.vocab_size, kArcVocab));
+            break;
+        }
+    }
+}
+
+// ---- input ----------------------------------------------------------------------------------------------------
+
+constexpr size_t kPeekBytes = size_t(1) << 16;
+
+// Serves `prefix` (bytes already read from src) and then the rest of src.
+struct PuzzleInput::Buf : std::streambuf {
+    std::streambuf* src = nullptr;
+    std::string prefix;
+    bool peeked = false, prefix_served = false;
+    std::vector<char> chunk = std::vector<char>(kPeekBytes);
+
+    int_type underflow() override {
+        if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+        if (!prefix_served) {
+            prefix_served = true;
+            if (!prefix.empty()) {
+                setg(prefix.data(), prefix.data(), prefix.data() + prefix.size());
+                return traits_type::to_int_type(*gptr());
+            }
+        }
+        std::streamsize n = src->sgetn(chunk.data(), std::streamsize(chunk.size()));
+        if (n <= 0) return traits_type::eof();
+        setg(chunk.data(), chunk.data(), chunk.data() + n);
+        return traits_type::to_int_type(*gptr());
+    }
+};
+
+PuzzleInput::PuzzleInput(const std::string& path) : buf_(std::make_unique<Buf>()) {
+    if (path.empty() || path == "-") {
+        name_ = "stdin";
+        buf_->src = std::cin.rdbuf();
+    } else {
+        name_ = path;
+        std::error_code ec;
+        if (std::filesystem::is_directory(path, ec)) fail("{}: is a directory, expected a puzzle file", path);
+        auto f = std::make_unique<std::ifstream>(path, std::ios::binary);
+        if (!*f) fail("{}: cannot open ({})", path, std::strerror(errno));
+        buf_->src = f->rdbuf();
+        file_ = std::move(f);
+    }
+    stream_ = std::make_unique<std::istream>(buf_.get());
+}
+
+PuzzleInput::~PuzzleInput() = default;
+
+std::string_view PuzzleInput::peek() {
+    Buf& b = *buf_;
+    if (!b.peeked) {
+        TRM_CHECK(!b.prefix_served);
+        b.peeked = true;
+        b.prefix.resize(kPeekBytes);
+        size_t got = 0;
+        while (got < kPeekBytes) {
+            std::streamsize n = b.src->sgetn(b.prefix.data() + got, std::streamsize(kPeekBytes - got));
+            if (n <= 0) break;
+            got += size_t(n);
+        }
+        b.prefix.resize(got);
+    }
+    return b.prefix;
+}
+
+std::istream& PuzzleInput::stream() { return *stream_; }
+
+std::string PuzzleInput::read_all(uint64_t max_bytes) {
+    std::string text;
+    char tmp[1 << 16];
+    while (true) {
+        stream_->read(tmp, sizeof tmp);
+        std::streamsize n = stream_->gcount();
+        if (n <= 0) break;
+        if (text.size() + size_t(n) > max_bytes)
+            fail("{}: input is larger than {} MiB", name_, max_bytes >> 20);
+        text.append(tmp, size_t(n));
+    }
+    return text;
+}
+
+// ---- the row engine -------------------------------------------------------------------------------------------
+
+namespace {
+
+// Decodes one row's argmax tokens [S] into a draft and checks it.
+using RowChecker = std::function<void(int row, const int32_t* tokens, DraftGrid& draft, bool& ok, std::string& check)>;
+
+struct RowRun {
+    int steps = 0;
+    float q_halt = 0;
+    std::vector<int32_t> tokens;   // [S] argmax at the stopping step
+    std::vector<TraceStep> trace;  // only for traced rows
+};
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Runs rows [0, B) of tokens [B, S] / ids [B] in one session. traced[b] selects the rows whose trace is kept;
+// inputs[b] is the draft each trace starts from.
+std::vector<RowRun> run_rows(Forward& fwd, const std::vector<int32_t>& tokens, const std::vector<int32_t>& ids, int B,
+                             const SolveOptions& opt, const std::vector<uint8_t>& traced,
+                             const std::vector<const DraftGrid*>& inputs, const RowChecker& check) {
+    const Config& c = fwd.model->cfg();
+    const int S = c.seq_len, V = c.vocab_size;
+    TRM_CHECK(B <= fwd.max_batch);
+    std::vector<RowRun> runs(static_cast<size_t>(B));
+    std::vector<int32_t> tok(static_cast<size_t>(S));
+    SessionOptions so;
+    so.max_steps = opt.max_steps;
+    so.trace_cycles = opt.trace == TraceMode::Cycles;
+    run_session(fwd, tokens.data(), ids.data(), B, so, [&](const StepInfo& in) -> bool {
+        RowRun& r = runs[size_t(in.row)];
+        const bool trace = traced[size_t(in.row)] != 0;
+        if (in.cycle >= 0 && !trace) return false;
+        const bool need_check = trace || opt.halt == HaltMode::Verified;
+        bool stop = in.cycle < 0 && (in.last || (opt.halt == HaltMode::Model && in.model_halts));
+        if (!need_check && !stop) {
+            r.steps = in.step;
+            return false;
+        }
+        for (int s = 0; s < S; s++) tok[size_t(s)] = argmax(in.logits + size_t(s) * V, V);
+        DraftGrid draft;
+        bool ok = false;
+        std::string chk;
+        if (need_check) check(in.row, tok.data(), draft, ok, chk);
+        if (in.cycle < 0 && opt.halt == HaltMode::Verified && ok) stop = true;
+        if (trace) {
+            TraceStep t;
+            t.step = in.step;
+            t.cycle = in.cycle;
+            t.q_halt = in.q_halt;
+            t.model_halts = in.model_halts;
+            t.stopped = stop;
+            t.verified = ok;
+            t.check = std::move(chk);
+            t.changed = count_changed(r.trace.empty() ? *inputs[size_t(in.row)] : r.trace.back().draft, draft);
+            t.draft = std::move(draft);
+            r.trace.push_back(std::move(t));
+        }
+        if (in.cycle < 0) {
+            r.steps = in.step;
+            r.q_halt = in.q_halt;
+            if (stop) r.tokens = tok;
+        }
+        return stop;
+    });
+    for (auto& r : runs) TRM_CHECK(int(r.tokens.size()) == S);
+    return runs;
+}
+
+DraftGrid sudoku_draft(const SudokuGrid& g) {
+    DraftGrid d;
+    d.rows = d.cols = 9;
+    d.cells.assign(g.begin(), g.end());
+    return d;
+}
+
+DraftGrid chars_draft(int rows, int cols, const std::vector<char>& cells) {
+    DraftGrid d;
+    d.rows = rows;
+    d.cols = cols;
+    d.cells.assign(cells.begin(), cells.end());
+    return d;
+}
+
+DraftGrid arc_draft(const ArcGrid& g) {
+    DraftGrid d;
+    d.rows = g.rows;
+    d.cols = g.cols;
+    d.cells = g.cells;
+    return d;
+}
+
+template <typename R>
+void fill_common(R& out, const RowRun& run, size_t index, double seconds) {
+    out.index = index;
+    out.steps = run.steps;
+    out.q_halt = run.q_halt;
+    out.seconds = seconds;
+    out.trace = run.trace;
+}
+
+}  // namespace
+
+// ---- Sudoku ---------------------------------------------------------------------------------------------------
+
+std::vector<SudokuSolveResult> solve_sudoku_batch(Forward& fwd, std::vector<SudokuPuzzle> puzzles, size_t first_index,
+                                                  const SolveOptions& opt) {
+    const int B = int(puzzles.size());
+    if (B == 0) return {};
+    TRM_CHECK(fwd.model->cfg().seq_len == kSudokuCells);
+    const auto t0 = Clock::now();
+    std::vector<int32_t> tokens, ids(size_t(B), 0);
+    tokens.reserve(size_t(B) * kSudokuCells);
+    std::vector<SudokuSolveResult> out(static_cast<size_t>(B));
+    std::vector<const DraftGrid*> inputs(static_cast<size_t>(B));
+    for (int b = 0; b < B; b++) {
+        auto t = sudoku_encode_inputs(puzzles[size_t(b)]);
+        tokens.insert(tokens.end(), t.begin(), t.end());
+        out[size_t(b)].input = sudoku_draft(puzzles[size_t(b)].cells);
+        inputs[size_t(b)] = &out[size_t(b)].input;
+    }
+    std::vector<uint8_t> traced(size_t(B), opt.trace != TraceMode::Off);
+    auto check = [&](int row, const int32_t* tok, DraftGrid& draft, bool& ok, std::string& chk) {
+        SudokuGrid g = sudoku_decode(std::span<const int32_t>(tok, kSudokuCells));
+        SudokuVerdict v = verify_sudoku(puzzles[size_t(row)], g);
+        draft = sudoku_draft(g);
+        ok = v.solved;
+        chk = v.summary();
+    };
+    auto runs = run_rows(fwd, tokens, ids, B, opt, traced, inputs, check);
+    const double secs = seconds_since(t0) / B;
+    for (int b = 0; b < B; b++) {
+        auto& r = out[size_t(b)];
+        fill_common(r, runs[size_t(b)], first_index + size_t(b), secs);
+        r.puzzle = std::move(puzzles[size_t(b)]);
+        r.where = r.puzzle.where;
+        r.grid = sudoku_decode(runs[size_t(b)].tokens);
+        r.verdict = verify_sudoku(r.puzzle, r.grid);
+        r.verified = r.verdict.solved;
+        r.check = r.verdict.summary();
+        r.answer = sudoku_draft(r.grid);
+    }
+    return out;
+}
+
+// ---- mazes ----------------------------------------------------------------------------------------------------
+
+std::vector<MazeSolveResult> solve_maze_batch(Forward& fwd, std::vector<Maze> mazes, size_t first_index,
+                                              const SolveOptions& opt) {
+    const int B = int(mazes.size());
+    if (B == 0) return {};
+    const int side = model_grid_side(fwd.model->cfg());
+    const int S = side * side;
+    const auto t0 = Clock::now();
+    std::vector<int32_t> tokens, ids(size_t(B), 0);
+    tokens.reserve(size_t(B) * size_t(S));
+    std::vector<MazeSolveResult> out(static_cast<size_t>(B));
+    std::vector<const DraftGrid*> inputs(static_cast<size_t>(B));
+    for (int b = 0; b < B; b++) {
+        const Maze& m = mazes[size_t(b)];
+        auto t = encode_maze(m, side, side);
+        tokens.insert(tokens.end(), t.begin(), t.end());
+        out[size_t(b)].input = chars_draft(m.rows, m.cols, m.cells);
+        inputs[size_t(b)] = &out[size_t(b)].input;
+    }
+    std::vector<uint8_t> traced(size_t(B), opt.trace != TraceMode::Off);
+    auto check = [&](int row, const int32_t* tok, DraftGrid& draft, bool& ok, std::string& chk) {
+        const Maze& m = mazes[size_t(row)];
+        auto path = decode_maze(std::span<const int32_t>(tok, size_t(S)), side, side, m);
+        MazeCheck mc = verify_maze(m, path);
+        draft = chars_draft(m.rows, m.cols, path);
+        ok = mc.verdict == MazeVerdict::Optimal;
+        chk = describe(mc);
+    };
+    auto runs = run_rows(fwd, tokens, ids, B, opt, traced, inputs, check);
+    const double secs = seconds_since(t0) / B;
+    for (int b = 0; b < B; b++) {
+        auto& r = out[size_t(b)];
+        fill_common(r, runs[size_t(b)], first_index + size_t(b), secs);
+        r.maze = std::move(mazes[size_t(b)]);
+        r.where = r.maze.where;
+        r.path = decode_maze(runs[size_t(b)].tokens, side, side, r.maze);
+        r.verdict = verify_maze(r.maze, r.path);
+        r.verified = r.verdict.verdict == MazeVerdict::Optimal;
+        r.check = describe(r.verdict);
+        r.answer = chars_draft(r.maze.rows, r.maze.cols, r.path);
+    }
+    return out;
+}
+
+// ---- ARC ------------------------------------------------------------------------------------------------------
+
+// Expected output shape of a test input from the demonstrations; false when they fix none.
+static bool arc_expected_shape(const ArcTask& t, const ArcGrid& in, int* rows, int* cols, const char** why) {
+    bool same = true, constant = true, scaled = true;
+    const ArcGrid& o0 = *t.train[0].output;
+    const ArcGrid& i0 = t.train[0].input;
+    for (const auto& p : t.train) {
+        const ArcGrid& o = *p.output;
+        same = same && o.rows == p.input.rows && o.cols == p.input.cols;
+        constant = constant && o.rows == o0.rows && o.cols == o0.cols;
+        // out = in * (o0 / i0) in both axes
+        scaled = scaled && int64_t(o.rows) * i0.rows == int64_t(o0.rows) * p.input.rows &&
+                 int64_t(o.cols) * i0.cols == int64_t(o0.cols) * p.input.cols;
+    }
+    if (same) { *rows = in.rows; *cols = in.cols; *why = "as the input"; return true; }
+    if (constant) { *rows = o0.rows; *cols = o0.cols; *why = "as every demo output"; return true; }
+    if (scaled && (int64_t(in.rows) * o0.rows) % i0.rows == 0 && (int64_t(in.cols) * o0.cols) % i0.cols == 0) {
+        *rows = int(int64_t(in.rows) * o0.rows / i0.rows);
+        *cols = int(int64_t(in.cols) * o0.cols / i0.cols);
+        *why = "by the demos' scale";
+        return true;
+    }
+    return false;
+}
+
+std::string arc_consistency(const ArcTask& task, const ArcGrid& in, const ArcGrid& pred, bool* ok) {
+    *ok = false;
+    if (pred.rows == 0 || pred.cols == 0) return "empty grid (no colour cell at the top-left)";
+    std::string s;
+    bool shape_ok = true;
+    int er = 0, ec = 0;
+    const char* why = "";
+    if (task.train.empty() || !arc_expected_shape(task, in, &er, &ec, &why))
+        s = fmt::format("shape {}x{} (the demos fix none)", pred.rows, pred.cols);
+    else if (er == pred.rows && ec == pred.cols)
+        s = fmt::format("shape {}x{} {}", pred.rows, pred.cols, why);
+    else {
+        shape_ok = false;
+        s = fmt::format("shape {}x{}, demos suggest {}x{}", pred.rows, pred.cols, er, ec);
+    }
+    std::array<bool, 10> seen{};
+    for (auto c : in.cells) seen[c] = true;
+    for (const auto& p : task.train)
+        if (p.output) for (auto c : p.output->cells) seen[c] = true;
+    int stray = -1;
+    for (auto c : pred.cells)
+        if (c < 10 && !seen[c]) { stray = c; break; }
+    if (stray >= 0) s += fmt::format(", colour {} is in no demo output nor the input", stray);
+    else s += ", colours ok";
+    *ok = shape_ok && stray < 0;
+    return s;
+}
+
+namespace {
+
+uint64_t fnv1a(std::string_view s) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (unsigned char c : s) { h ^= c; h *= 0x100000001b3ull; }
+    return h;
+}
+
+struct ArcCopy {
+    ArcAug aug;
+    int32_t id = 0;  // puzzle identifier
+};
+
+// Per task: its copies and, per test input, the candidates of every copy and the identity copy's run.
+struct ArcTaskState {
+    std::vector<ArcCopy> copies;
+    bool known = false;
+    int pending = 0;                               // rows not run yet
+    std::vector<std::vector<ArcCandidate>> cands;  // [test][copy]
+    std::vector<RowRun> first;                     // [test] run of copy 0
+    std::vector<double> seconds;                   // [test]
+};
+
+struct ArcRow {
+    size_t task = 0;
+    int test = 0, copy = 0;
+    int32_t id = 0;
+    std::vector<int32_t> tokens;  // [canvas^2]
+    ArcGrid input;                // the task-frame test input (for the trace's step 0)
+};
+
+}  // namespace
+
+void solve_arc_tasks(Forward& fwd, const std::vector<ArcTask>& tasks, const SolveOptions& opt,
+                     const ArcSolveOptions& aopt, const std::function<void(ArcSolveResult&)>& on_result) {
+    const Config& c = fwd.model->cfg();
+    const int canvas = model_grid_side(c);
+    if (canvas > kArcMaxGridSize) fail("model grid {}x{} is larger than ARC's 30x30", canvas, canvas);
+    const int batch = std::max(1, std::min(opt.batch, fwd.max_batch));
+    if (aopt.num_aug < 0) fail("--num-aug must be 0 or more");
+
+    // Augmentations the model was trained on, by task id, identity first (official names; index 0 = <blank>).
+    std::unordered_map<std::string, std::vector<ArcCopy>> known;
+    for (size_t i = 1; i < c.identifiers.size(); i++) {
+        std::pair<std::string, ArcAug> parsed;
+        try { parsed = parse_arc_aug_name(c.identifiers[i]); } catch (const Error&) { continue; }
+        auto& v = known[parsed.first];
+        ArcCopy cp{parsed.second, int32_t(i)};
+        if (cp.aug.is_identity()) v.insert(v.begin(), cp);
+        else v.push_back(cp);
+    }
+
+    std::vector<ArcTaskState> states(tasks.size());
+    std::deque<ArcRow> queue;
+    size_t next_task = 0, emitted = 0, result_index = 0;
+
+    auto enqueue_task = [&](size_t ti) {
+        const ArcTask& t = tasks[ti];
+        ArcTaskState& st = states[ti];
+        auto it = known.find(t.id);
+        if (it != known.end()) {
+            st.known = true;
+            st.copies.assign(it->second.begin(),
+                             it->second.begin() + std::min<size_t>(it->second.size(), size_t(aopt.num_aug) + 1));
+        } else {
+            Rng rng(aopt.seed ^ fnv1a(t.id));
+            for (auto& a : choose_arc_augmentations(t, aopt.num_aug, rng)) st.copies.push_back({a, 0});
+        }
+        const int T = int(t.test.size()), K = int(st.copies.size());
+        st.cands.assign(size_t(T), std::vector<ArcCandidate>(size_t(K)));
+        st.first.assign(size_t(T), RowRun{});
+        st.seconds.assign(size_t(T), 0.0);
+        st.pending = T * K;
+        for (int k = 0; k < K; k++) {
+            for (int i = 0; i < T; i++) {
+                const ArcGrid& in = t.test[size_t(i)].input;
+                if (in.rows > canvas || in.cols > canvas)
+                    fail("task {} test {}: input is {}x{}, larger than the model's {}x{} grid", t.id, i, in.rows,
+                         in.cols, canvas, canvas);
+                ArcRow row;
+                row.task = ti; row.test = i; row.copy = k; row.id = st.copies[size_t(k)].id;
+                row.tokens = encode_arc_grid(arc_augment(in, st.copies[size_t(k)].aug), canvas);
+                if (k == 0) row.input = in;
+                queue.push_back(std::move(row));
+            }
+        }
+    };
+
+    auto emit_task = [&](size_t ti) {
+        const ArcTask& t = tasks[ti];
+        ArcTaskState& st = states[ti];
+        for (size_t i = 0; i < t.test.size(); i++) {
+            ArcSolveResult r;
+            ArcVotes votes;
+            for (auto& cand : st.cands[i]) votes.add(cand.grid, cand.q_halt_logit);
+            for (auto& g : votes.ranked()) {
+                if (r.attempts.size() >= 2) break;
+                r.attempts.push_back(g.grid);
+                r.attempt_votes.push_back(g.count);
+            }
+            const RowRun& run = st.first[i];
+            fill_common(r, run, result_index++, st.seconds[i]);
+            r.where = fmt::format("task {} test {}", t.id, i);
+            r.task_id = t.id;
+            r.test_index = int(i);
+            r.test_input = t.test[i].input;
+            r.expected = t.test[i].output;
+            r.copies = int(st.copies.size());
+            r.known_task = st.known;
+            r.input = arc_draft(r.test_input);
+            if (!r.attempts.empty()) r.answer = arc_draft(r.attempts[0]);
+            if (r.expected) {
+                r.pass_at_1 = arc_pass_at_k(r.attempts, *r.expected, 1);
+                r.pass_at_2 = arc_pass_at_k(r.attempts, *r.expected, 2);
+                r.verified = r.pass_at_2;
+                r.check = r.pass_at_1   ? "attempt 1 matches the expected output"
+                          : r.pass_at_2 ? "attempt 2 matches the expected output"
+                                        : "neither attempt matches the expected output";
+            } else {
+                bool ok = false;
+                r.check = (r.attempts.empty() ? std::string("no prediction")
+                                              : arc_consistency(t, r.test_input, r.attempts[0], &ok)) +
+                          " (no expected output to verify against)";
+            }
+            on_result(r);
+        }
+        st = ArcTaskState{};
+    };
+
+    while (true) {
+        while (queue.size() < size_t(batch) && next_task < tasks.size()) enqueue_task(next_task++);
+        if (queue.empty()) break;
+        const int B = int(std::min(queue.size(), size_t(batch)));
+        std::vector<ArcRow> rows(std::make_move_iterator(queue.begin()), std::make_move_iterator(queue.begin() + B));
+        queue.erase(queue.begin(), queue.begin() + B);
+        const auto t0 = Clock::now();
+        std::vector<int32_t> tokens, ids(static_cast<size_t>(B));
+        tokens.reserve(size_t(B) * size_t(c.seq_len));
+        std::vector<uint8_t> traced(static_cast<size_t>(B));
+        std::vector<DraftGrid> input_drafts(static_cast<size_t>(B));
+        std::vector<const DraftGrid*> inputs(static_cast<size_t>(B));
+        for (int b = 0; b < B; b++) {
+            const ArcRow& r = rows[size_t(b)];
+            tokens.insert(tokens.end(), r.tokens.begin(), r.tokens.end());
+            ids[size_t(b)] = r.id;
+            traced[size_t(b)] = opt.trace != TraceMode::Off && r.copy == 0;
+            input_drafts[size_t(b)] = arc_draft(r.input);
+            inputs[size_t(b)] = &input_drafts[size_t(b)];
+        }
+        auto check = [&](int b, const int32_t* tok, DraftGrid& draft, bool& ok, std::string& chk) {
+            const ArcRow& r = rows[size_t(b)];
+            const ArcTask& t = tasks[r.task];
+            ArcGrid g = arc_unaugment(decode_arc_grid(tok, canvas), states[r.task].copies[size_t(r.copy)].aug);
+            chk = arc_consistency(t, t.test[size_t(r.test)].input, g, &ok);
+            draft = arc_draft(g);
+        };
+        auto runs = run_rows(fwd, tokens, ids, B, opt, traced, inputs, check);
+        const double secs = seconds_since(t0) / B;
+        for (int b = 0; b < B; b++) {
+            const ArcRow& r = rows[size_t(b)];
+            ArcTaskState& st = states[r.task];
+            RowRun& run = runs[size_t(b)];
+            st.cands[size_t(r.test)][size_t(r.copy)] =
+                ArcCandidate{arc_unaugment(decode_arc_grid(run.tokens.data(), canvas), st.copies[size_t(r.copy)].aug),
+                             run.q_halt};
+            st.seconds[size_t(r.test)] += secs;
+            if (r.copy == 0) st.first[size_t(r.test)] = std::move(run);
+            st.pending--;
+        }
+        while (emitted < next_task && states[emitted].pending == 0) emit_task(emitted++);
+    }
+    while (emitted < next_task) emit_task(emitted++);  // tasks with no test input cannot occur (parser), but be safe
+}
+
+}  // namespace trm

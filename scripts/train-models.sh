@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `make models`: the recipes of the shipped models (models/README.md). Each run is seeded and resumable: rerun
+# the script after an interruption and it continues from runs/<name>.safetensors.state.
+# Usage: scripts/train-models.sh [build/trm] [sudoku|maze|arc ...]
+set -euo pipefail
+trm=${1:-build/trm}; shift || true
+cd "$(dirname "$0")/.."
+mkdir -p runs
+want=${*:-sudoku maze arc}
+
+run() {  # name, then trm train arguments
+  local name=$1; shift
+  local resume=()
+  [ -f "runs/$name.safetensors.state" ] && resume=(--resume)
+  "$trm" train "$@" -o "runs/$name.safetensors" --log "runs/$name.jsonl" "${resume[@]}"
+  cp "runs/$name.safetensors" "models/$name.safetensors"
+}
+
+for m in $want; do
+  case $m in
+    sudoku)
+      run sudoku sudoku --hidden 64 --H-cycles 2 --L-cycles 3 --halt-max-steps 8 --puzzle-emb-ndim 64 \
+        --batch 64 --lr 1e-3 --warmup 100 --weight-decay 0.1 --mix easy:2,medium:1 --curriculum 10000 \
+        --steps 12000 --eval-every 250 --eval-count 128 --save-every 100 --seed 1 ;;
+    maze)
+      run maze maze --grid 11 --hidden 64 --heads 4 --mlp-t false --pos rope --H-cycles 2 --L-cycles 3 \
+        --halt-max-steps 8 --puzzle-emb-ndim 64 --batch 32 --lr 1e-3 --warmup 100 --weight-decay 0.1 \
+        --steps 10000 --eval-every 250 --eval-count 128 --save-every 100 --threads 1 --seed 1 ;;
+    arc)
+      echo "arc: see models/README.md for the data files this recipe needs" >&2
+      run arc arc --data "${ARC_TRAIN:-../shared/data/arc/arc-agi_training_challenges.json}" \
+        --arc-eval "${ARC_EVAL:-../shared/data/arc/arc-agi_evaluation_challenges.json}" \
+        --grid 10 --num-aug 20 --hidden 64 --heads 4 --mlp-t false --pos rope --H-cycles 2 --L-cycles 2 \
+        --halt-max-steps 4 --puzzle-emb-ndim 64 --batch 32 --lr 1e-3 --puzzle-emb-lr 1e-2 --warmup 100 \
+        --weight-decay 0.1 --steps 3000 --eval-every 250 --eval-count 128 --save-every 100 --seed 1 ;;
+    *) echo "unknown model '$m' (sudoku, maze, arc)" >&2; exit 2 ;;
+  esac
+done

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# End-to-end tests of `trm solve`, `trm eval` and `trm generate` through the real binary.
+# Usage (from the source root, as ctest runs it): bash tests/e2e_cli.sh path/to/trm
+# A tiny Sudoku model is trained on the spot (its answers are wrong, which exercises exit code 3); the maze and
+# ARC paths use the official-format fixture checkpoints in ../shared/fixtures when present.
+set -euo pipefail
+
+TRM=$(realpath "${1:?usage: e2e_cli.sh path/to/trm}")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+FIX=../shared/fixtures/official-trm
+MAZE_MODEL=$FIX/maze_learned/step_100
+ARC_MODEL=$FIX/arc_att/step_100
+failures=0
+checks=0
+
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+ok() { checks=$((checks + 1)); }
+# expect_rc WANT NAME -- CMD...: runs CMD with stdout/stderr in $tmp/out and $tmp/err, checks the exit code;
+# rc_ok=1 when it matched. Always returns 0 so that a failed check does not end the script under set -e.
+expect_rc() {
+    local want=$1 name=$2; shift 3
+    local rc=0
+    rc_ok=0
+    "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+    if [[ $rc -ne $want ]]; then
+        fail "$name: exit $rc, expected $want (stderr: $(head -c 300 "$tmp/err"))"
+    else
+        rc_ok=1
+        ok
+    fi
+}
+# expect_error NAME -- CMD...: exit 1, nothing on stdout, stderr = one `error: FILE:LINE: ...` line (+ hint:).
+expect_error() {
+    local name=$1; shift 2
+    expect_rc 1 "$name" -- "$@"
+    [[ $rc_ok -eq 1 ]] || return 0
+    [[ -s $tmp/out ]] && fail "$name: wrote to stdout on error"
+    grep -v '^hint: ' "$tmp/err" >"$tmp/err_lines" || true
+    [[ $(wc -l <"$tmp/err_lines") -eq 1 ]] || fail "$name: expected one error line, got: $(cat "$tmp/err")"
+    grep -Eq '^error: [^ ]+:[0-9]+(:[0-9]+)?: ' "$tmp/err" || fail "$name: not 'error: FILE:LINE: ...': $(cat "$tmp/err")"
+    ok
+}
+pyjson() { python3 -c "import json,sys
+lines=[json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+$1" "$tmp/out"; }
+
+# ---- a tiny model ----------------------------------------------------------------------------------------------
+M=$tmp/s.safetensors
+"$TRM" train sudoku --hidden 16 --heads 2 --H-cycles 1 --L-cycles 1 --halt-max-steps 2 --steps 2 --batch 4 \
+    --eval-count 4 --eval-every 0 -o "$M" >/dev/null 2>&1 || { echo "FAIL: could not train the tiny model" >&2; exit 1; }
+SUD=examples/sudoku_easy.txt   # two puzzles
+
+# ---- generate: determinism, formats, exit 0 --------------------------------------------------------------------
+expect_rc 0 "generate sudoku" -- "$TRM" generate sudoku --count 150 --seed 11; cp "$tmp/out" "$tmp/gen1.txt"
+expect_rc 0 "generate sudoku again" -- "$TRM" generate sudoku --count 150 --seed 11
+cmp -s "$tmp/out" "$tmp/gen1.txt" && ok || fail "generate sudoku: same seed gave different output"
+[[ $(wc -l <"$tmp/gen1.txt") -eq 150 ]] && ok || fail "generate sudoku: expected 150 lines"
+grep -Evq '^[1-9.]{81}$' "$tmp/gen1.txt" && fail "generate sudoku: a line is not 81 cells" || ok
+expect_rc 0 "generate sudoku seed 12" -- "$TRM" generate sudoku --count 150 --seed 12
+cmp -s "$tmp/out" "$tmp/gen1.txt" && fail "generate sudoku: different seeds gave the same output" || ok
+expect_rc 0 "generate sudoku csv" -- "$TRM" generate sudoku --count 3 --seed 1 --difficulty medium --format csv
+[[ $(head -1 "$tmp/out") == "source,question,answer,rating" && $(wc -l <"$tmp/out") -eq 4 ]] && ok || fail "generate csv"
+expect_rc 0 "generate sudoku grid" -- "$TRM" generate sudoku --count 2 --seed 1 --format grid
+[[ $(grep -c '|' "$tmp/out") -eq 18 ]] && ok || fail "generate grid: expected 18 grid rows"
+expect_rc 0 "generate maze" -- "$TRM" generate maze --count 3 --size 10 --seed 4; cp "$tmp/out" "$tmp/maze1.txt"
+expect_rc 0 "generate maze again" -- "$TRM" generate maze --count 3 --size 10 --seed 4
+cmp -s "$tmp/out" "$tmp/maze1.txt" && ok || fail "generate maze: same seed gave different output"
+expect_rc 0 "generate maze csv" -- "$TRM" generate maze --count 2 --size 30 --min-path 110 --seed 4 --format csv
+[[ $(wc -l <"$tmp/out") -eq 3 ]] && ok || fail "generate maze csv: expected header + 2 lines"
+
+# ---- solve Sudoku: stdin and file, quiet, exit 3 ---------------------------------------------------------------
+expect_rc 3 "solve file --quiet" -- "$TRM" solve sudoku "$SUD" -m "$M" --quiet; cp "$tmp/out" "$tmp/q_file"
+expect_rc 3 "solve stdin --quiet" -- bash -c "'$TRM' solve sudoku -m '$M' --quiet < '$SUD'"
+cmp -s "$tmp/out" "$tmp/q_file" && ok || fail "stdin and file input gave different answers"
+expect_rc 3 "solve '-' --quiet" -- bash -c "'$TRM' solve sudoku - -m '$M' --quiet < '$SUD'"
+cmp -s "$tmp/out" "$tmp/q_file" && ok || fail "'-' and file input gave different answers"
+[[ $(wc -l <"$tmp/q_file") -eq 2 ]] && ok || fail "--quiet: expected one line per puzzle"
+grep -Evq '^[1-9.]{81}$' "$tmp/q_file" && fail "--quiet: an answer is not an 81-char line" || ok
+
+# many puzzles: batches of 64, input order kept, bounded streaming
+expect_rc 3 "solve 150 --quiet" -- "$TRM" solve sudoku "$tmp/gen1.txt" -m "$M" --quiet
+[[ $(wc -l <"$tmp/out") -eq 150 ]] && ok || fail "150 puzzles: expected 150 answers"
+expect_rc 3 "solve 150 json" -- "$TRM" solve sudoku "$tmp/gen1.txt" -m "$M" --format json --batch 64
+pyjson "r=[l for l in lines if l['type']=='result']
+assert [l['index'] for l in r]==list(range(150)), 'order'
+assert not any(l['type']=='step' for l in lines), 'auto trace must be off for many puzzles'" && ok || fail "150 puzzles json: order or trace"
+
+# auto-detection
+expect_rc 3 "detect sudoku" -- "$TRM" solve "$SUD" -m "$M"
+grep -qx 'detected: sudoku' "$tmp/err" && ok || fail "detection: no 'detected: sudoku' on stderr"
+expect_rc 3 "detect sudoku stdin" -- bash -c "'$TRM' solve -m '$M' --quiet < '$SUD'"
+grep -qx 'detected: sudoku' "$tmp/err" && ok || fail "detection on stdin"
+
+# JSON lines: a single puzzle gets its steps
+head -2 "$SUD" >"$tmp/one.txt"
+expect_rc 3 "solve json single" -- "$TRM" solve sudoku "$tmp/one.txt" -m "$M" --format json
+pyjson "s=[l for l in lines if l['type']=='step']; r=[l for l in lines if l['type']=='result']
+assert len(r)==1 and len(s)==r[0]['steps']>=1, (len(s), r)
+for l in s: assert {'index','step','draft','halt_prob','changed','check'}<=set(l) and len(l['draft'])==81
+x=r[0]; assert x['domain']=='sudoku' and len(x['answer'])==81 and x['verified'] is False
+assert {'index','answer','verified','steps','halt_prob','seconds'}<=set(x)
+assert 0<=x['halt_prob']<=1" && ok || fail "solve --format json: bad objects"
+expect_rc 3 "solve json cycles" -- "$TRM" solve sudoku "$tmp/one.txt" -m "$M" --format json --trace cycles --halt never
+pyjson "s=[l for l in lines if l['type']=='step']; r=lines[-1]
+assert r['steps']==2 and len(s)>=2, (r['steps'], len(s))" && ok || fail "--trace cycles --halt never"
+expect_rc 3 "solve max-steps 1" -- "$TRM" solve sudoku "$tmp/one.txt" -m "$M" --format json --halt never --max-steps 1
+pyjson "assert lines[-1]['steps']==1" && ok || fail "--max-steps 1"
+expect_rc 3 "solve halt verified" -- "$TRM" solve sudoku "$tmp/one.txt" -m "$M" --format json --halt verified
+pyjson "assert lines[-1]['steps']==2 and lines[-1]['verified'] is False" && ok || fail "--halt verified"
+
+# colour: never ESC when piped or with NO_COLOR; ESC with --color always
+expect_rc 3 "solve piped" -- "$TRM" solve sudoku "$tmp/one.txt" -m "$M" --trace steps
+grep -q $'\x1b' "$tmp/out" && fail "piped output has ESC bytes" || ok
+grep -q 'DRAFT' "$tmp/out" && grep -q 'CRITIQUE' "$tmp/out" && grep -q 'REFINE' "$tmp/out" && ok || fail "trace lacks DRAFT/CRITIQUE/REFINE"
+expect_rc 3 "solve color always" -- "$TRM" solve sudoku "$tmp/one.txt" -m "$M" --color always
+grep -q $'\x1b\[' "$tmp/out" && ok || fail "--color always: no ESC"
+expect_rc 3 "solve NO_COLOR" -- env NO_COLOR=1 "$TRM" solve sudoku "$tmp/one.txt" -m "$M" --color auto
+grep -q $'\x1b' "$tmp/out" && fail "NO_COLOR output has ESC bytes" || ok
+
+# --html: self-contained page
+expect_rc 3 "solve html" -- "$TRM" solve sudoku "$SUD" -m "$M" --html "$tmp/t.html" --quiet
+[[ -s $tmp/t.html ]] && grep -q 'application/json' "$tmp/t.html" && ! grep -Eq '(src|href)="?https?:' "$tmp/t.html" \
+    && ok || fail "--html: missing or not self-contained"
+
+# ---- usage errors: exit 2 --------------------------------------------------------------------------------------
+expect_rc 2 "unknown option" -- "$TRM" solve --no-such-flag
+expect_rc 2 "bad --halt" -- "$TRM" solve sudoku "$SUD" --halt sometimes
+expect_rc 2 "bad --trace" -- "$TRM" solve sudoku "$SUD" --trace loud
+expect_rc 2 "unknown domain" -- "$TRM" solve chess "$SUD"
+expect_rc 2 "too many args" -- "$TRM" solve sudoku "$SUD" extra
+expect_rc 2 "generate bad difficulty" -- "$TRM" generate sudoku --difficulty impossible
+expect_rc 2 "eval no domain" -- "$TRM" eval
+
+# ---- errors: exit 1, one line naming file and line -------------------------------------------------------------
+expect_error "sudoku 80 cells" -- "$TRM" solve sudoku tests/data/sudoku/bad/count_80.txt -m "$M"
+grep -q 'count_80.txt:3: expected 81 cells, found 80' "$tmp/err" && ok || fail "sudoku error text: $(cat "$tmp/err")"
+expect_error "sudoku bad char" -- "$TRM" solve sudoku tests/data/sudoku/bad/bad_char.txt -m "$M"
+expect_error "sudoku bad stdin" -- bash -c "'$TRM' solve sudoku -m '$M' < tests/data/sudoku/bad/count_80.txt"
+grep -q '^error: stdin:3: ' "$tmp/err" && ok || fail "stdin errors name stdin: $(cat "$tmp/err")"
+expect_error "maze unknown char" -- "$TRM" solve maze tests/data/maze/bad/unknown_char.txt
+expect_error "maze ragged" -- "$TRM" solve maze tests/data/maze/bad/ragged.txt
+expect_error "arc bad json" -- "$TRM" solve arc tests/data/arc/bad_syntax.json
+expect_rc 1 "missing file" -- "$TRM" solve sudoku "$tmp/nope.txt" -m "$M"
+grep -q '^error: .*nope.txt' "$tmp/err" && ok || fail "missing file message"
+expect_rc 1 "wrong-domain model" -- "$TRM" solve maze examples/maze_small.txt -m "$M"
+grep -q 'not a maze model' "$tmp/err" && grep -q '^hint: ' "$tmp/err" && ok || fail "wrong-domain model message"
+expect_rc 1 "missing model" -- "$TRM" solve sudoku "$SUD" -m "$tmp/none.safetensors"
+if [[ ! -e models/arc.safetensors && ! -e $(dirname "$TRM")/models/arc.safetensors ]]; then
+    expect_rc 1 "no default model" -- "$TRM" solve arc examples/arc_6150a2bd.json
+    grep -q '^hint: train one with' "$tmp/err" && ok || fail "no default model: hint missing: $(cat "$tmp/err")"
+fi
+
+# ---- eval: exit 0, metrics -------------------------------------------------------------------------------------
+expect_rc 0 "eval sudoku generate" -- "$TRM" eval sudoku -m "$M" --generate easy --count 20 --seed 3 --format json
+pyjson "x=lines[0]; assert x['n']==20 and 0<=x['exact_ci95'][0]<=x['exact_ci95'][1]<=1 and 'halt_accuracy' in x" \
+    && ok || fail "eval sudoku json"
+expect_rc 0 "eval sudoku data" -- "$TRM" eval sudoku -m "$M" --data "$SUD"
+grep -q 'exact accuracy' "$tmp/out" && grep -q '95% CI' "$tmp/out" && ok || fail "eval sudoku text"
+expect_rc 0 "eval sudoku limit" -- "$TRM" eval sudoku -m "$M" --data "$tmp/gen1.txt" --limit 10 --format json
+pyjson "assert lines[0]['n']==10" && ok || fail "eval --limit"
+
+# ---- maze and ARC with the fixture checkpoints -----------------------------------------------------------------
+if [[ -f $MAZE_MODEL ]]; then
+    "$TRM" generate maze --count 1 --size 10 --seed 4 >"$tmp/maze_one.txt"
+    expect_rc 3 "solve maze detect" -- "$TRM" solve "$tmp/maze_one.txt" -m "$MAZE_MODEL" --quiet
+    grep -qx 'detected: maze' "$tmp/err" && ok || fail "maze detection"
+    [[ $(wc -l <"$tmp/out") -eq 11 && -z $(tail -1 "$tmp/out") ]] && ok || fail "maze --quiet: 10 rows + blank line"
+    expect_rc 3 "solve maze json" -- "$TRM" solve maze "$tmp/maze1.txt" -m "$MAZE_MODEL" --format json
+    pyjson "r=[l for l in lines if l['type']=='result']; assert len(r)==3
+for x in r: assert len(x['answer'])==10 and all(len(row)==10 for row in x['answer']) and x['verified'] is False" \
+        && ok || fail "maze json"
+    expect_rc 0 "eval maze" -- "$TRM" eval maze -m "$MAZE_MODEL" --generate --count 5 --size 10 --format json
+    pyjson "x=lines[0]; assert x['n']==5 and 'optimal_ci95' in x and 'valid_rate' in x" && ok || fail "eval maze json"
+else
+    echo "note: $MAZE_MODEL not found; maze solve checks skipped" >&2
+fi
+if [[ -f $ARC_MODEL ]]; then
+    expect_rc 3 "solve arc" -- "$TRM" solve arc tests/data/arc/tasks_small.json -m "$ARC_MODEL" --num-aug 1 \
+        --solutions tests/data/arc/solutions_small.json --format json --submission "$tmp/sub.json"
+    pyjson "r=[l for l in lines if l['type']=='result']; assert len(r)==3
+for x in r: assert x['domain']=='arc' and 1<=len(x['answer'])<=2 and isinstance(x['answer'][0][0][0], int) and 'expected' in x" \
+        && ok || fail "arc json"
+    python3 -c "import json; d=json.load(open('$tmp/sub.json')); assert set(d)=={'aaaa0001','bbbb0002'} and len(d['bbbb0002'])==2" \
+        && ok || fail "arc submission"
+    expect_rc 3 "solve arc quiet" -- "$TRM" solve arc tests/data/arc/tasks_small.json -m "$ARC_MODEL" --num-aug 0 --quiet
+    pyjson "assert len(lines)==3 and all('attempt_1' in l and 'attempt_2' in l for l in lines)" && ok || fail "arc --quiet"
+    expect_rc 0 "eval arc" -- "$TRM" eval arc -m "$ARC_MODEL" --challenges tests/data/arc/tasks_small.json \
+        --solutions tests/data/arc/solutions_small.json --num-aug 0 --format json
+    pyjson "x=lines[0]; assert x['tasks']==2 and 0<=x['pass_at_2']<=1 and len(x['per_task'])==2" && ok || fail "eval arc"
+else
+    echo "note: $ARC_MODEL not found; ARC solve checks skipped" >&2
+fi
+
+# ---- help with worked examples ---------------------------------------------------------------------------------
+for cmd in "solve" "eval sudoku" "eval maze" "eval arc" "generate sudoku" "generate maze"; do
+    # shellcheck disable=SC2086
+    expect_rc 0 "help $cmd" -- "$TRM" $cmd --help
+    grep -q 'Example' "$tmp/out" && ok || fail "$cmd --help has no example"
+done
+
+if [[ $failures -gt 0 ]]; then
+    echo "e2e_cli: $failures of $((checks + failures)) checks FAILED" >&2
+    exit 1
+fi
+echo "e2e_cli: all $checks checks passed"
