@@ -22,6 +22,7 @@
 #include "core/file_io.hpp"
 #include "core/parallel.hpp"
 #include "puzzles/arc_vote.hpp"
+#include "puzzles/arc_adapt.hpp"
 #include "puzzles/solve.hpp"
 
 namespace trm::cli {
@@ -34,7 +35,7 @@ struct SolveCliOptions {
     std::string arg0, arg1;  // [DOMAIN] [FILE|-]: one argument is a domain name or a file
     std::string model, trace = "auto", halt = "model", color = "auto", format = "text", html;
     std::string task, solutions, submission;
-    int max_steps = 0, batch = 64, num_aug = 8, threads = 0;
+    int max_steps = 0, batch = 64, num_aug = 8, threads = 0, adapt_steps = 100;
     uint64_t seed = 0;
     bool quiet = false;
     // resolved by validate()
@@ -424,6 +425,17 @@ int solve_arc_input(const SolveCliOptions& o, PuzzleInput& input) {
     if (tasks.empty()) fail("{}: no ARC task found", input.name());
     const std::string path = resolve_model_path(o.model, DomainKind::Arc);
     Model model = load_domain_model(path, DomainKind::Arc);
+    if (o.adapt_steps > 0 && model.cfg().puzzle_emb_ndim > 0) {  // test-time adaptation for unseen tasks
+        ArcAdaptOptions ad;
+        ad.num_aug = o.num_aug;
+        ad.steps = o.adapt_steps;
+        ad.seed = o.seed;
+        std::vector<ArcAdaptReport> adapted;
+        model = adapt_arc_tasks(model, tasks, ad, &adapted);
+        for (auto& a : adapted)
+            fmt::print(stderr, "adapted unseen task {}: {} puzzle-embedding rows fitted on {} demonstrations, loss {:.3f}\n",
+                       a.task_id, a.rows, a.demos, a.final_loss);
+    }
     Reporter rep(DomainKind::Arc, o);
     rep.begin(tasks.size() == 1 && tasks[0].test.size() == 1,
               o.max_steps > 0 ? o.max_steps : model.cfg().halt_max_steps, path);
@@ -493,6 +505,8 @@ void register_solve(CLI::App& app) {
     sub->add_option("--threads", o->threads, "CPU threads (default: all cores)");
     sub->add_option("--task", o->task, "ARC: only this task of a combined file (or the id of a one-task file)");
     sub->add_option("--solutions", o->solutions, "ARC: solutions file, to show and verify the expected outputs");
+    sub->add_option("--adapt-steps", o->adapt_steps, "ARC: test-time adaptation steps per unseen task (0 = off)")
+        ->capture_default_str();
     sub->add_option("--num-aug", o->num_aug, "ARC: augmented copies per test input besides the original")
         ->capture_default_str();
     sub->add_option("--seed", o->seed, "ARC: seed of the augmentations of unseen tasks")->capture_default_str();
