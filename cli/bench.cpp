@@ -5,7 +5,11 @@
 
 #include "cli/commands.hpp"
 #include "core/bench.hpp"
+#include "core/error.hpp"
 #include "core/ops.hpp"
+#include "core/parallel.hpp"
+#include "puzzles/sudoku.hpp"
+#include "puzzles/sudoku_solver.hpp"
 
 namespace trm::cli {
 
@@ -14,7 +18,19 @@ struct BenchOptions {
     double seconds = 3.0;
     int threads = 0;
     std::string only;  // run only shapes whose name contains this
+    std::vector<std::string> solver_files;  // benchmark the exact Sudoku solver on these puzzle files instead
 };
+
+static int run_solver_bench(const BenchOptions& o) {
+    fmt::print("exact Sudoku solver (bitmask DFS + naked/hidden singles), 1 thread, compiler {}\n", __VERSION__);
+    for (auto& f : o.solver_files) {
+        auto puzzles = read_sudoku_file(f);
+        if (puzzles.empty()) fail("{}: no puzzles", f);
+        const double rate = sudoku_solver_bench(puzzles, o.seconds);
+        fmt::print("  {:<50} {:>6} puzzles  {:>10.0f} puzzles/s (all verified in the warm-up pass)\n", f, puzzles.size(), rate);
+    }
+    return kExitOk;
+}
 
 struct Shape {
     const char* name;
@@ -32,8 +48,9 @@ static Config shape(int hidden, int heads, bool mlp_t, int seq, int vocab, int H
 }
 
 static int run_bench(const BenchOptions& o) {
+    if (!o.solver_files.empty()) return run_solver_bench(o);
     int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
-    set_num_threads(threads);
+    set_threads(threads);
     fmt::print("trm bench: {} thread(s), OpenBLAS sgemm, compiler {} {}, flags -O3 -march=native\n", threads,
 #if defined(__clang__)
                "clang", __clang_version__
@@ -71,7 +88,8 @@ void register_bench(CLI::App& app) {
     sub->add_option("--seconds", o->seconds, "time per measurement")->capture_default_str();
     sub->add_option("--threads", o->threads, "BLAS threads (default: all cores)");
     sub->add_option("--only", o->only, "run only shapes whose name contains this text");
-    sub->footer("Example: trm bench --train --only 128");
+    sub->add_option("--solver", o->solver_files, "benchmark the exact Sudoku solver on these puzzle files");
+    sub->footer("Example: trm bench --train --only 128\n         trm bench --solver ../shared/data/sudoku/forum_hardest_1106.txt");
     set_action(sub, [o] { return run_bench(*o); });
 }
 
