@@ -96,6 +96,7 @@ Config config_from_official(const std::string& yaml_path, const std::string& dat
     } catch (const YAML::Exception& e) {
         fail("{}:{}: not valid YAML: {}", yaml_path, e.mark.line + 1, e.msg);
     }
+    if (!root.IsMap()) fail("{}: expected a YAML mapping with an 'arch:' section (is this a TRM all_config.yaml?)", yaml_path);
     YAML::Node arch = root["arch"];
     if (!arch || !arch.IsMap()) fail("{}: no 'arch:' section (is this a TRM all_config.yaml?)", yaml_path);
     try {
@@ -116,6 +117,9 @@ Config config_from_official(const std::string& yaml_path, const std::string& dat
         c.pos_encodings = parse_pos(pos, yaml_path);
     } catch (const YAML::Exception& e) {
         fail("{}:{}: bad arch field: {}", yaml_path, e.mark.line + 1, e.msg);
+    } catch (const std::exception& e) {
+        if (dynamic_cast<const Error*>(&e)) throw;
+        fail("{}: bad arch section: {}", yaml_path, e.what());
     }
     c.seq_len = c.vocab_size = c.num_puzzle_identifiers = -1;
     if (!dataset_json_path.empty()) {

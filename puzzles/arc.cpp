@@ -51,6 +51,8 @@ Json parse_json(std::string_view text, const std::string& source) {
         size_t p = why.find("column ");
         if (p != std::string::npos && (p = why.find(": ", p)) != std::string::npos) why = why.substr(p + 2);
         fail("{}:{}:{}: invalid JSON: {}", source, line, col, why);
+    } catch (const Json::exception& e) {  // e.g. out_of_range 406: a number too large for a double (found by fuzzing)
+        fail("{}: invalid JSON: {}", source, e.what());
     }
 }
 

@@ -176,16 +176,16 @@ else
     echo "note: $MAZE_MODEL not found; maze solve checks skipped" >&2
 fi
 if [[ -f $ARC_MODEL ]]; then
-    expect_rc 3 "solve arc" -- "$TRM" solve arc tests/data/arc/tasks_small.json -m "$ARC_MODEL" --num-aug 1 \
+    expect_rc 3 "solve arc" -- "$TRM" solve arc tests/data/arc/tasks_small.json -m "$ARC_MODEL" --num-aug 1 --adapt-steps 2 \
         --solutions tests/data/arc/solutions_small.json --format json --submission "$tmp/sub.json"
     pyjson "r=[l for l in lines if l['type']=='result']; assert len(r)==3
 for x in r: assert x['domain']=='arc' and 1<=len(x['answer'])<=2 and isinstance(x['answer'][0][0][0], int) and 'expected' in x" \
         && ok || fail "arc json"
     python3 -c "import json; d=json.load(open('$tmp/sub.json')); assert set(d)=={'aaaa0001','bbbb0002'} and len(d['bbbb0002'])==2" \
         && ok || fail "arc submission"
-    expect_rc 3 "solve arc quiet" -- "$TRM" solve arc tests/data/arc/tasks_small.json -m "$ARC_MODEL" --num-aug 0 --quiet
+    expect_rc 3 "solve arc quiet" -- "$TRM" solve arc tests/data/arc/tasks_small.json -m "$ARC_MODEL" --num-aug 0 --adapt-steps 0 --quiet
     pyjson "assert len(lines)==3 and all('attempt_1' in l and 'attempt_2' in l for l in lines)" && ok || fail "arc --quiet"
-    expect_rc 0 "eval arc" -- "$TRM" eval arc -m "$ARC_MODEL" --challenges tests/data/arc/tasks_small.json \
+    expect_rc 0 "eval arc" -- "$TRM" eval arc -m "$ARC_MODEL" --adapt-steps 2 --challenges tests/data/arc/tasks_small.json \
         --solutions tests/data/arc/solutions_small.json --num-aug 0 --format json
     pyjson "x=lines[0]; assert x['tasks']==2 and 0<=x['pass_at_2']<=1 and len(x['per_task'])==2" && ok || fail "eval arc"
 else

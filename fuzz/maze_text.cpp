@@ -1,0 +1,7 @@
+// libFuzzer harness: maze text and CSV (parse_mazes). The entry point and its contract are in fuzz/fuzz_entry.hpp.
+#include "fuzz/fuzz_entry.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    trm::fuzz::maze_text(data, size);
+    return 0;
+}

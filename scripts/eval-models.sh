@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Measures the shipped models on held-out data (the figures of models/README.md). Usage: scripts/eval-models.sh [build/trm]
+set -euo pipefail
+trm=${1:-build/trm}
+cd "$(dirname "$0")/.."
+shared=../shared/data/sudoku
+for d in easy medium hard extreme; do
+  echo "== sudoku $d (500 generated, held-out seed 1000000007)"
+  "$trm" eval sudoku --model models/sudoku.safetensors --generate $d --count 500
+done
+for f in top1465 forum_hardest_1106; do
+  if [ -f "$shared/$f.txt" ]; then
+    echo "== sudoku $f"
+    "$trm" eval sudoku --model models/sudoku.safetensors --data "$shared/$f.txt"
+  fi
+done
+if [ -f models/maze.safetensors ]; then
+  echo "== maze 9x9 (500 generated, held-out seed)"
+  "$trm" eval maze --model models/maze.safetensors --generate --count 500 --size 9 --min-path 13
+fi
