@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make models`: the recipes of the shipped models (models/README.md). Each run is seeded and resumable: rerun
-# the script after an interruption and it continues from runs/<name>.safetensors.state.
+# `make models`: the recipes of the shipped models (models/README.md). Each run is seeded and resumable: the
+# training state lives in models/train-state/<name>.state.safetensors (committed, so a later session continues the
+# shipped run: rerun the script and it resumes). Delete that file to train from scratch.
 # Usage: scripts/train-models.sh [build/trm] [sudoku|maze|arc ...]
 set -euo pipefail
 trm=${1:-build/trm}; shift || true
@@ -10,22 +11,23 @@ want=${*:-sudoku maze arc}
 
 run() {  # name, then trm train arguments
   local name=$1; shift
-  local resume=()
-  [ -f "runs/$name.safetensors.state" ] && resume=(--resume)
-  "$trm" train "$@" -o "runs/$name.safetensors" --log "runs/$name.jsonl" "${resume[@]}"
+  local state="models/train-state/$name.state.safetensors" resume=()
+  [ -f "$state" ] && resume=(--resume)
+  "$trm" train "$@" -o "runs/$name.safetensors" --state "$state" --log "runs/$name.jsonl" "${resume[@]}"
   cp "runs/$name.safetensors" "models/$name.safetensors"
 }
 
 for m in $want; do
   case $m in
     sudoku)
+      # the shipped run used --mix easy:2,medium:1 up to step ~2,800, then the mix below
       run sudoku sudoku --hidden 64 --H-cycles 2 --L-cycles 3 --halt-max-steps 8 --puzzle-emb-ndim 64 \
-        --batch 64 --lr 1e-3 --warmup 100 --weight-decay 0.1 --mix easy:2,medium:1 --curriculum 10000 \
+        --batch 64 --lr 1e-3 --warmup 100 --weight-decay 0.1 --mix easy:1,medium:1,hard:2 --curriculum 10000 \
         --steps 12000 --eval-every 250 --eval-count 128 --save-every 100 --seed 1 ;;
     maze)
-      run maze maze --grid 11 --hidden 64 --heads 4 --mlp-t false --pos rope --H-cycles 2 --L-cycles 3 \
+      run maze maze --grid 9 --hidden 64 --heads 4 --mlp-t true --pos none --H-cycles 2 --L-cycles 3 \
         --halt-max-steps 8 --puzzle-emb-ndim 64 --batch 32 --lr 1e-3 --warmup 100 --weight-decay 0.1 \
-        --steps 10000 --eval-every 250 --eval-count 128 --save-every 100 --threads 1 --seed 1 ;;
+        --steps 8000 --eval-every 250 --eval-count 128 --save-every 100 --threads 1 --seed 1 ;;
     arc)
       echo "arc: see models/README.md for the data files this recipe needs" >&2
       run arc arc --data "${ARC_TRAIN:-../shared/data/arc/arc-agi_training_challenges.json}" \
