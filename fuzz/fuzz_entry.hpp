@@ -63,7 +63,8 @@ inline void require(bool ok, const std::string& what) {
 // fixed tiny config, so it needs no filter.)
 constexpr uint64_t kFuzzMaxArenaFloats = uint64_t(16) << 20;  // 64 MiB of float32
 
-// The scratch directory of this process (created on first use, removed at exit).
+// The scratch directory of this process (created on first use, removed at exit). libFuzzer often leaves with
+// _Exit (crash, merge, -runs), skipping the removal: directories of processes that are gone are removed on start.
 class Scratch {
 public:
     static const std::filesystem::path& dir() {
@@ -84,6 +85,12 @@ private:
     Scratch() {
         std::filesystem::path base = std::filesystem::exists("/dev/shm") ? std::filesystem::path("/dev/shm")
                                                                          : std::filesystem::temp_directory_path();
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(base, ec)) {
+            const std::string name = e.path().filename().string();
+            if (name.rfind("trm-fuzz-", 0) == 0 && !std::filesystem::exists("/proc/" + name.substr(9), ec))
+                std::filesystem::remove_all(e.path(), ec);
+        }
         dir_ = base / ("trm-fuzz-" + std::to_string(::getpid()));
         std::filesystem::create_directories(dir_);
     }
