@@ -2,6 +2,8 @@
 // and names, voting, pass@k, submission JSON, rendering and the dataset builder.
 #include <doctest/doctest.h>
 
+#include "tests/test_util.hpp"
+
 #include <cmath>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -21,14 +23,7 @@ const std::string kShared = std::string(TRM_SOURCE_DIR) + "/../shared/data/arc/"
 
 ArcGrid G(const std::vector<std::vector<int>>& rows) { return make_arc_grid(rows); }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
+using trm::test::error_of;
 
 std::string parse_error(const std::string& text) {
     return error_of([&] { parse_arc_tasks(text, "tasks.json"); });

@@ -3,6 +3,8 @@
 // *.expected files that are produced by code (good, small, gen), never errors/verify.expected (hand-written).
 #include <doctest/doctest.h>
 
+#include "tests/test_util.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -77,14 +79,7 @@ Maze maze_from(const std::string& text) {
     return v[0];
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
+using trm::test::error_of;
 
 }  // namespace
 

@@ -2,6 +2,8 @@
 // tests/data/sudoku/ (tdoku-style `puzzle:expected` lines; '#' lines are comments).
 #include <doctest/doctest.h>
 
+#include "tests/test_util.hpp"
+
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -51,14 +53,7 @@ SudokuGrid cells_of(const std::string& s) {
     return g;
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
+using trm::test::error_of;
 
 int clues(const SudokuGrid& g) {
     int n = 0;
