@@ -71,9 +71,13 @@ void register_train(CLI::App& app) {
     sub->add_option("-o,--out", j.out, "weights file to write (EMA copy)")->required();
     sub->add_option("--state", j.state, "training-state file (default: OUT.state)");
     sub->add_flag("--resume", j.resume, "continue from the training state");
-    sub->add_option("--steps", j.steps, "optimizer steps in the whole run (the cosine horizon)")->capture_default_str();
+    sub->add_option("--steps", j.steps, "optimizer steps in the whole run")->capture_default_str();
+    sub->add_option("--cosine-steps", j.cosine_steps,
+                    "cosine horizon of a new run (default: --steps); later steps stay at the floor lr. A resumed run "
+                    "keeps its state's horizon")
+        ->check(CLI::PositiveNumber);
     sub->add_option("--time-limit", j.time_limit_min, "stop after this many minutes (state saved; --resume later)");
-    sub->add_option("--batch", j.train.batch_size, "rows in flight")->capture_default_str();
+    sub->add_option("--batch", j.train.batch_size, "rows in flight")->check(CLI::Range(1, kMaxTrainBatch))->capture_default_str();
     sub->add_option("--seed", j.train.seed, "seed of weights, data and exploration")->capture_default_str();
     sub->add_option("--hidden", c.hidden_size, "hidden_size")->capture_default_str();
     sub->add_option("--heads", c.num_heads, "num_heads (attention)")->capture_default_str();

@@ -1,6 +1,8 @@
 #include "core/config.hpp"
 
+#include <climits>
 #include <cmath>
+#include <type_traits>
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
@@ -53,6 +55,20 @@ void Config::validate() const {
         bad(fmt::format("{} identifier names for {} puzzle identifiers", identifiers.size(), num_puzzle_identifiers));
 }
 
+// A JSON integer that fits an int. nlohmann's get<int> casts any number (16.9 -> 16, 2^32 + 16 -> 16, and 1e30 is
+// undefined behaviour), so integer fields are read through this.
+int json_int(const json& v, const char* key, const std::string& label) {
+    if (v.is_number_integer()) {
+        if (v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(INT_MAX)
+                                   : v.get<int64_t>() >= INT_MIN && v.get<int64_t>() <= INT_MAX)
+            return int(v.get<int64_t>());
+    } else if (v.is_number_float()) {
+        const double d = v.get<double>();
+        if (std::isfinite(d) && d == std::floor(d) && d >= INT_MIN && d <= INT_MAX) return int(d);  // 512.0
+    }
+    fail("{}: config field '{}' must be an integer, found {}", label, key, v.dump());
+}
+
 json config_to_json(const Config& c) {
     return json{
         {"hidden_size", c.hidden_size}, {"expansion", c.expansion}, {"num_heads", c.num_heads},
@@ -70,7 +86,11 @@ Config config_from_json(const json& j, const std::string& label) {
     if (!j.is_object()) fail("{}: model config is not a JSON object", label);
     Config c;
     try {
-        auto get = [&](const char* k, auto& field) { if (j.contains(k) && !j[k].is_null()) j.at(k).get_to(field); };
+        auto get = [&](const char* k, auto& field) {
+            if (!j.contains(k) || j[k].is_null()) return;
+            if constexpr (std::is_same_v<std::decay_t<decltype(field)>, int>) field = json_int(j[k], k, label);
+            else j.at(k).get_to(field);
+        };
         get("hidden_size", c.hidden_size); get("expansion", c.expansion); get("num_heads", c.num_heads);
         get("L_layers", c.L_layers); get("H_cycles", c.H_cycles); get("L_cycles", c.L_cycles);
         get("halt_max_steps", c.halt_max_steps); get("halt_exploration_prob", c.halt_exploration_prob);
@@ -126,9 +146,9 @@ Config config_from_official(const std::string& yaml_path, const std::string& dat
         json d;
         try {
             d = json::parse(read_file_text(dataset_json_path, 16u << 20));
-            c.seq_len = d.at("seq_len").get<int>();
-            c.vocab_size = d.at("vocab_size").get<int>();
-            c.num_puzzle_identifiers = d.at("num_puzzle_identifiers").get<int>();
+            c.seq_len = json_int(d.at("seq_len"), "seq_len", dataset_json_path);
+            c.vocab_size = json_int(d.at("vocab_size"), "vocab_size", dataset_json_path);
+            c.num_puzzle_identifiers = json_int(d.at("num_puzzle_identifiers"), "num_puzzle_identifiers", dataset_json_path);
         } catch (const json::exception& e) {
             fail("{}: bad dataset.json: {}", dataset_json_path, e.what());
         }

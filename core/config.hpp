@@ -50,6 +50,8 @@ int swiglu_inner(float expansion, int in);
 
 nlohmann::json config_to_json(const Config& c);
 Config config_from_json(const nlohmann::json& j, const std::string& label);
+// A JSON number that is an exact integer within int range (512 or 512.0); otherwise throws naming label and key.
+int json_int(const nlohmann::json& v, const char* key, const std::string& label);
 
 // Official training output: `all_config.yaml` (its `arch:` section) plus the three dataset fields from
 // `dataset.json` when given. Missing dataset fields stay at -1 for the caller to infer from tensor shapes.

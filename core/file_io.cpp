@@ -2,7 +2,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <csignal>
 #include <fcntl.h>
+#include <filesystem>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,6 +65,29 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
     if (auto slash = path.rfind('/'); slash != std::string::npos) dir = slash == 0 ? "/" : path.substr(0, slash);
     int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) { ::fsync(dfd); ::close(dfd); }
+    remove_stale_temporaries(path);
+}
+
+// `<path>.tmp.<pid>` files whose writer no longer runs (killed between create and rename) are removed after the
+// next successful write of `path`. A live pid (the writer, or a reused pid) keeps its file: never lose a write in
+// flight. Best effort: errors are ignored, the real file is already in place.
+void remove_stale_temporaries(const std::string& path) {
+    namespace fs = std::filesystem;
+    const fs::path p(path);
+    const std::string prefix = p.filename().string() + ".tmp.";
+    std::error_code ec;
+    fs::directory_iterator it(p.parent_path().empty() ? fs::path(".") : p.parent_path(), ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+        const std::string digits = name.substr(prefix.size());
+        if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+        const pid_t pid = pid_t(std::stol(digits));
+        if (pid == ::getpid() || pid <= 0) continue;
+        if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to judge)
+        std::error_code rm;
+        fs::remove(it->path(), rm);
+    }
 }
 
 }  // namespace trm

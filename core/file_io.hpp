@@ -13,8 +13,10 @@ std::vector<uint8_t> read_file_bytes(const std::string& path, uint64_t max_bytes
 std::string read_file_text(const std::string& path, uint64_t max_bytes = kMaxModelFileBytes);
 
 // Writes `data` to `path` so that a crash leaves either the old file or the new one, never a torn one:
-// write `path.tmp.<pid>`, fsync it, rename over `path`, fsync the directory.
+// write `path.tmp.<pid>`, fsync it, rename over `path`, fsync the directory. Then removes the temporaries of
+// earlier writers of `path` that were killed mid-write (remove_stale_temporaries).
 void write_file_atomic(const std::string& path, const void* data, size_t size);
+void remove_stale_temporaries(const std::string& path);
 inline void write_file_atomic(const std::string& path, const std::string& s) { write_file_atomic(path, s.data(), s.size()); }
 
 }  // namespace trm

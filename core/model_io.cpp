@@ -27,9 +27,10 @@ ModelFormat detect_model_format(const std::string& path) {
 }
 
 Model model_from_tensors(const Config& cfg, const TensorFile& file, const std::string& label, const std::string& prefix) {
-    Model m(cfg);
-    // every expected tensor present with the right shape, before any is used
-    for (auto& p : m.layout.table) {
+    // every expected tensor present with the right shape, checked against the layout alone (no arena yet): a tiny
+    // file whose config claims a huge model is refused before anything of that size is allocated
+    const Layout layout(cfg);
+    for (auto& p : layout.table) {
         auto it = file.tensors.find(prefix + p.name);
         if (it == file.tensors.end())
             throw Error(fmt::format("{}: missing tensor '{}{}'", label, prefix, p.name),
@@ -43,15 +44,16 @@ Model model_from_tensors(const Config& cfg, const TensorFile& file, const std::s
             fail("{}: tensor '{}{}' has dtype {}, expected F32 or BF16", label, prefix, p.name, dtype_name(t.dtype));
     }
     for (auto& [name, t] : file.tensors) {
-        if (name.rfind(prefix, 0) != 0 || !m.layout.find(name.substr(prefix.size())))
+        if (name.rfind(prefix, 0) != 0 || !layout.find(name.substr(prefix.size())))
             fail("{}: unexpected tensor '{}' (not part of a TRM with this config)", label, name);
     }
+    Model m(cfg);
     for (auto& p : m.layout.table) {
         auto v = file.tensors.at(prefix + p.name).to_f32();
         for (size_t i = 0; i < v.size(); i++)
             if (!std::isfinite(v[i]))
                 fail("{}: tensor '{}{}' holds a non-finite value ({}) at index {}", label, prefix, p.name, v[i], i);
-        std::memcpy(m.arena.data() + p.offset, v.data(), v.size() * sizeof(float));
+        if (!v.empty()) std::memcpy(m.arena.data() + p.offset, v.data(), v.size() * sizeof(float));
     }
     return m;
 }

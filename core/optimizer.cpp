@@ -8,7 +8,8 @@ namespace trm {
 
 double cosine_lr(int64_t step, double base_lr, int64_t warmup, int64_t total, double min_ratio) {
     if (step < warmup) return base_lr * double(step) / double(std::max<int64_t>(1, warmup));
-    const double progress = double(step - warmup) / double(std::max<int64_t>(1, total - warmup));
+    // past the horizon (a run continued beyond --cosine-steps) the rate stays at the floor
+    const double progress = std::min(1.0, double(step - warmup) / double(std::max<int64_t>(1, total - warmup)));
     return base_lr * (min_ratio + std::max(0.0, (1.0 - min_ratio) * 0.5 * (1.0 + std::cos(M_PI * progress))));
 }
 

@@ -64,7 +64,7 @@ std::vector<float> Tensor::to_f32() const {
     std::vector<float> out(static_cast<size_t>(n));
     const uint8_t* p = bytes.data();
     switch (dtype) {
-        case DType::F32: std::memcpy(out.data(), p, size_t(n) * 4); break;
+        case DType::F32: if (n) std::memcpy(out.data(), p, size_t(n) * 4); break;
         case DType::F64: for (int64_t i = 0; i < n; i++) out[i] = float(load<double>(p + 8 * i)); break;
         case DType::BF16: for (int64_t i = 0; i < n; i++) out[i] = bf16_to_f32(load<uint16_t>(p + 2 * i)); break;
         case DType::F16: for (int64_t i = 0; i < n; i++) out[i] = f16_to_f32(load<uint16_t>(p + 2 * i)); break;
@@ -93,7 +93,7 @@ std::vector<int64_t> Tensor::to_i64() const {
 std::vector<double> Tensor::to_f64() const {
     if (dtype == DType::F64) {
         std::vector<double> out(static_cast<size_t>(numel()));
-        std::memcpy(out.data(), bytes.data(), out.size() * 8);
+        if (!out.empty()) std::memcpy(out.data(), bytes.data(), out.size() * 8);
         return out;
     }
     if (dtype == DType::F32 || dtype == DType::BF16 || dtype == DType::F16) {

@@ -23,14 +23,15 @@ json train_options_to_json(const TrainOptions& o) {
                 {"batch_size", o.batch_size}, {"seed", o.seed}, {"halt_exploration_prob", o.halt_exploration_prob}};
 }
 
-TrainOptions train_options_from_json(const json& j) {
+TrainOptions train_options_from_json(const json& j, const std::string& label) {
     TrainOptions o;
     auto& p = o.optim;
     j.at("lr").get_to(p.lr); j.at("lr_min_ratio").get_to(p.lr_min_ratio); j.at("lr_warmup_steps").get_to(p.lr_warmup_steps);
     j.at("total_steps").get_to(p.total_steps); j.at("weight_decay").get_to(p.weight_decay); j.at("beta1").get_to(p.beta1);
     j.at("beta2").get_to(p.beta2); j.at("puzzle_emb_lr").get_to(p.puzzle_emb_lr);
     j.at("puzzle_emb_weight_decay").get_to(p.puzzle_emb_weight_decay); j.at("ema_rate").get_to(p.ema_rate);
-    j.at("batch_size").get_to(o.batch_size); j.at("seed").get_to(o.seed);
+    o.batch_size = json_int(j.at("batch_size"), "batch_size", label);
+    j.at("seed").get_to(o.seed);
     j.at("halt_exploration_prob").get_to(o.halt_exploration_prob);
     return o;
 }
@@ -152,7 +153,19 @@ std::unique_ptr<Trainer> Trainer::load_state(const std::string& path) {
     if (meta("format") != kStateFormat) fail("{}: training state format '{}', expected '{}'", path, meta("format"), kStateFormat);
     try {
         Config c = config_from_json(json::parse(meta("trm_config")), path);
-        TrainOptions o = train_options_from_json(json::parse(meta("train_options")));
+        TrainOptions o = train_options_from_json(json::parse(meta("train_options")), path);
+        // sizes checked before anything of those sizes is allocated
+        const Layout layout(c);
+        if (o.batch_size < 1 || o.batch_size > kMaxTrainBatch)
+            fail("{}: batch_size {} is outside 1..{}", path, o.batch_size, kMaxTrainBatch);
+        for (const char* name : {"weights", "ema", "adam_m", "adam_v"})
+            if (uint64_t(f.at(name, path).numel()) != layout.total)
+                fail("{}: '{}' holds {} values, the model config needs {}", path, name, f.at(name, path).numel(),
+                     layout.total);
+        for (const char* name : {"carry.tokens", "carry.labels"})
+            if (f.at(name, path).numel() != int64_t(o.batch_size) * c.seq_len)
+                fail("{}: '{}' holds {} values, batch_size {} x seq_len {} needs {}", path, name,
+                     f.at(name, path).numel(), o.batch_size, c.seq_len, int64_t(o.batch_size) * c.seq_len);
         auto tp = std::make_unique<Trainer>(Model(c), o);
         Trainer& t = *tp;
         auto load = [&](const char* name, std::vector<float>& dst) {

@@ -20,6 +20,8 @@ struct DataSource {
     virtual void example(uint64_t index, int32_t* tokens, int32_t* labels, int32_t* puzzle_id) = 0;
 };
 
+constexpr int kMaxTrainBatch = 1 << 16;  // rows in flight; a training state claiming more is refused
+
 struct TrainOptions {
     OptimConfig optim;
     int batch_size = 64;            // rows in flight, e.g. 64 (official global_batch_size 768)
@@ -27,7 +29,7 @@ struct TrainOptions {
     float halt_exploration_prob = 0.1f;
 };
 nlohmann::json train_options_to_json(const TrainOptions& o);
-TrainOptions train_options_from_json(const nlohmann::json& j);
+TrainOptions train_options_from_json(const nlohmann::json& j, const std::string& label);
 
 // Official init: LeCun truncated normal (std 1/sqrt(fan_in), cut at 2 std), embeddings std 1/sqrt(D),
 // H_init/L_init truncated normal std 1, q_head weight 0 and bias -5, puzzle embeddings 0.

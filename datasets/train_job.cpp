@@ -83,7 +83,7 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
         Model m(c);
         init_weights(m, o.train.seed);
         TrainOptions to = o.train;
-        to.optim.total_steps = o.steps;
+        to.optim.total_steps = o.cosine_steps > 0 ? o.cosine_steps : o.steps;
         t = std::make_unique<Trainer>(std::move(m), to);
     }
     const Config& c = t->model.cfg();

@@ -24,7 +24,8 @@ struct TrainJobOptions {
 
     Config model;                 // architecture (domain fields are filled in from the domain)
     TrainOptions train;
-    int64_t steps = 1000;         // total optimizer steps of the run (also the cosine horizon)
+    int64_t steps = 1000;         // total optimizer steps of the run
+    int64_t cosine_steps = 0;     // cosine horizon of a new run (0 = steps); kept in the training state on --resume
     double time_limit_min = 0;    // stop (and save) after this many minutes of this session; 0 = none
     std::string out;              // weights (EMA) written here at every save and at the end
     std::string state;            // training state; default <out>.state

@@ -93,6 +93,8 @@ TEST_CASE("cosine schedule with warm-up") {
     CHECK(cosine_lr(60, 1.0, 10, 110, 0.1) == doctest::Approx(0.1 + 0.9 * 0.5));
     CHECK(cosine_lr(110, 1.0, 10, 110, 0.1) == doctest::Approx(0.1));
     CHECK(cosine_lr(500, 2.0, 10, 110, 1.0) == doctest::Approx(2.0));
+    CHECK(cosine_lr(160, 1.0, 10, 110, 0.1) == doctest::Approx(0.1));  // past the horizon: the floor, not a rise
+    CHECK(cosine_lr(400, 1.0, 10, 110, 0.1) == doctest::Approx(0.1));
 }
 
 TEST_CASE("AdamATan2 step follows its formula") {
