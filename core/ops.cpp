@@ -6,6 +6,8 @@
 #include <cstring>
 #include <vector>
 
+#include "core/vecmath.hpp"
+
 namespace trm {
 
 void set_num_threads(int n) {
@@ -49,8 +51,10 @@ void rmsnorm_forward(float* out, float* inv_rms, const float* inp, int rows, int
         const float* x = inp + size_t(r) * dim;
         float* y = out + size_t(r) * dim;
         float ss = 0;
+#pragma omp simd reduction(+ : ss)
         for (int i = 0; i < dim; i++) ss += x[i] * x[i];
         float inv = 1.0f / std::sqrt(ss / float(dim) + eps);
+#pragma omp simd
         for (int i = 0; i < dim; i++) y[i] = x[i] * inv;
         if (inv_rms) inv_rms[r] = inv;
     }
@@ -62,12 +66,16 @@ void rmsnorm_backward(float* dinp, const float* dout, const float* out, const fl
         const float* y = out + size_t(r) * dim;
         float* dx = dinp + size_t(r) * dim;
         float dot = 0;
+#pragma omp simd reduction(+ : dot)
         for (int i = 0; i < dim; i++) dot += dy[i] * y[i];
         const float mean = dot / float(dim), inv = inv_rms[r];
-        if (overwrite)
+        if (overwrite) {
+#pragma omp simd
             for (int i = 0; i < dim; i++) dx[i] = inv * (dy[i] - y[i] * mean);
-        else
+        } else {
+#pragma omp simd
             for (int i = 0; i < dim; i++) dx[i] += inv * (dy[i] - y[i] * mean);
+        }
     }
 }
 
@@ -115,9 +123,9 @@ void rmsnorm_cols_backward(float* dinp, const float* dout, const float* out, con
 }
 
 // ---- SwiGLU ----
-static inline float silu(float g) { return g / (1.0f + std::exp(-g)); }
+static inline float silu(float g) { return g * sigmoid_fast(g); }
 static inline void swiglu_grad(float g, float u, float dy, float* dg, float* du) {
-    const float s = 1.0f / (1.0f + std::exp(-g));
+    const float s = sigmoid_fast(g);
     *du = dy * g * s;
     *dg = dy * u * s * (1.0f + g * (1.0f - s));
 }
@@ -127,6 +135,7 @@ void swiglu_forward(float* out, const float* gu, int rows, int I) {
         const float* g = gu + size_t(r) * 2 * I;
         const float* u = g + I;
         float* y = out + size_t(r) * I;
+#pragma omp simd
         for (int i = 0; i < I; i++) y[i] = silu(g[i]) * u[i];
     }
 }
@@ -138,6 +147,7 @@ void swiglu_backward(float* dgu, const float* dout, const float* gu, int rows, i
         const float* dy = dout + size_t(r) * I;
         float* dg = dgu + size_t(r) * 2 * I;
         float* du = dg + I;
+#pragma omp simd
         for (int i = 0; i < I; i++) swiglu_grad(g[i], u[i], dy[i], &dg[i], &du[i]);
     }
 }
@@ -146,11 +156,13 @@ void swiglu_rows_forward(float* out, const float* gu, int I, int cols) {
     const size_t n = size_t(I) * cols;
     const float* g = gu;
     const float* u = gu + n;
+#pragma omp simd
     for (size_t k = 0; k < n; k++) out[k] = silu(g[k]) * u[k];
 }
 
 void swiglu_rows_backward(float* dgu, const float* dout, const float* gu, int I, int cols) {
     const size_t n = size_t(I) * cols;
+#pragma omp simd
     for (size_t k = 0; k < n; k++) swiglu_grad(gu[k], gu[n + k], dout[k], &dgu[k], &dgu[n + k]);
 }
 
@@ -218,10 +230,13 @@ void attention_forward(float* att, float* probs, const float* qkv, int B, int L,
             for (int i = 0; i < L; i++) {
                 float* row = p + size_t(i) * L;
                 float mx = row[0];
+#pragma omp simd reduction(max : mx)
                 for (int j = 1; j < L; j++) mx = std::max(mx, row[j]);
                 float sum = 0;
-                for (int j = 0; j < L; j++) { row[j] = std::exp(row[j] - mx); sum += row[j]; }
+#pragma omp simd reduction(+ : sum)
+                for (int j = 0; j < L; j++) { row[j] = exp_fast(row[j] - mx); sum += row[j]; }
                 const float inv = 1.0f / sum;
+#pragma omp simd
                 for (int j = 0; j < L; j++) row[j] *= inv;
             }
             gemm(false, false, L, hd, L, 1.0f, p, L, v, ld, 0.0f, att + size_t(b) * L * D + size_t(h) * hd, D);
@@ -249,7 +264,9 @@ void attention_backward(float* dqkv, float* scratch, const float* datt, const fl
                 float* ds = scratch + size_t(i) * L;
                 const float* pr = p + size_t(i) * L;
                 float dot = 0;
+#pragma omp simd reduction(+ : dot)
                 for (int j = 0; j < L; j++) dot += ds[j] * pr[j];
+#pragma omp simd
                 for (int j = 0; j < L; j++) ds[j] = pr[j] * (ds[j] - dot) * scale;
             }
             gemm(false, false, L, hd, L, 1.0f, scratch, L, k, ld, 0.0f, dq, ld);     // dQ = dS K
@@ -258,9 +275,11 @@ void attention_backward(float* dqkv, float* scratch, const float* datt, const fl
 }
 
 void add_inplace(float* a, const float* b, size_t n) {
+#pragma omp simd
     for (size_t i = 0; i < n; i++) a[i] += b[i];
 }
 void add_into(float* out, const float* a, const float* b, size_t n) {
+#pragma omp simd
     for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 

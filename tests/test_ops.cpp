@@ -22,6 +22,7 @@
 #include "core/loss.hpp"
 #include "core/ops.hpp"
 #include "core/rng.hpp"
+#include "core/vecmath.hpp"
 
 using namespace trm;
 
@@ -336,6 +337,27 @@ TEST_CASE("rmsnorm_cols_backward against finite differences; accumulate and over
 // ---------------------------------------------------------------------------------------------------------------
 // SwiGLU (gate|up along columns, and along rows for mlp_t)
 // ---------------------------------------------------------------------------------------------------------------
+
+TEST_CASE("exp_fast: relative error under 3e-7 of exp on [-87, 88], saturates outside, sigmoid_fast in (0, 1]") {
+    double worst = 0, worst_x = 0;
+    for (int i = 0; i <= 2000000; i++) {
+        const float x = -87.0f + 175.0f * float(i) / 2000000.0f;
+        const double want = std::exp(double(x));
+        const double rel = std::fabs(double(trm::exp_fast(x)) - want) / want;
+        if (rel > worst) { worst = rel; worst_x = x; }
+    }
+    MESSAGE("exp_fast: max relative error ", worst, " at x = ", worst_x);
+    CHECK(worst < 3e-7);
+    CHECK(trm::exp_fast(0.0f) == 1.0f);
+    CHECK(std::isfinite(trm::exp_fast(1000.0f)));
+    CHECK(trm::exp_fast(1000.0f) == trm::exp_fast(88.3f));
+    CHECK(trm::exp_fast(-1000.0f) > 0.0f);
+    CHECK(trm::exp_fast(-1000.0f) == trm::exp_fast(-87.3f));
+    CHECK(trm::sigmoid_fast(-200.0f) >= 0.0f);
+    CHECK(trm::sigmoid_fast(-200.0f) < 1e-37f);
+    CHECK(trm::sigmoid_fast(200.0f) == 1.0f);
+    CHECK(trm::sigmoid_fast(0.0f) == 0.5f);
+}
 
 TEST_CASE("swiglu_forward definition and swiglu_backward against finite differences (dgu overwritten)") {
     Rng rng(9);
