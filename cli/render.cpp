@@ -132,67 +132,61 @@ static std::vector<std::string> render_sudoku(const DraftGrid& g, const DraftGri
     return out;
 }
 
-// ---- mazes ----------------------------------------------------------------------------------------------------
-
-static std::vector<std::string> render_maze(const DraftGrid& g, const DraftGrid* prev, const Style& s) {
-    std::vector<uint8_t> changed = prev ? changed_mask(*prev, g) : std::vector<uint8_t>(g.cells.size(), 0);
+// One line per grid row; cell(value, changed) draws one cell. `changed`: differs from the previous draft.
+template <typename Cell>
+static std::vector<std::string> render_cells(const DraftGrid& g, const DraftGrid* prev, Cell cell) {
+    const std::vector<uint8_t> changed = prev ? changed_mask(*prev, g) : std::vector<uint8_t>(g.cells.size(), 0);
     std::vector<std::string> out;
     for (int r = 0; r < g.rows; r++) {
         std::string line;
         for (int c = 0; c < g.cols; c++) {
             const size_t i = size_t(r) * size_t(g.cols) + size_t(c);
-            const char ch = char(g.cells[i]);
-            const bool ch_changed = changed[i] != 0;
-            if (!s.unicode) {
-                char o = ch == ' ' ? '.' : ch;
-                if (ch_changed && ch == 'o') o = '*';
-                else if (ch_changed && ch == ' ') o = '-';
-                line += o;
-                continue;
-            }
-            std::string cell;
-            const char* sgr = "";
-            switch (ch) {
-                case '#': cell = "██"; sgr = "90"; break;
-                case ' ': cell = ch_changed ? "··" : "  "; sgr = "2"; break;
-                case 'S': cell = "S "; sgr = "1;30;42"; break;
-                case 'G': cell = "G "; sgr = "1;30;41"; break;
-                case 'o': cell = "██"; sgr = "33"; break;
-                default: cell = std::string(1, ch) + std::string(1, ch); sgr = "1;35"; break;
-            }
-            if (ch_changed && ch == 'o') sgr = "93";
-            line += paint(s, sgr, cell);
+            line += cell(g.cells[i], changed[i] != 0);
         }
         out.push_back(std::move(line));
     }
     return out;
 }
 
+// ---- mazes ----------------------------------------------------------------------------------------------------
+
+static std::vector<std::string> render_maze(const DraftGrid& g, const DraftGrid* prev, const Style& s) {
+    return render_cells(g, prev, [&](auto value, bool ch_changed) -> std::string {
+        const char ch = char(value);
+        if (!s.unicode) {
+            char o = ch == ' ' ? '.' : ch;
+            if (ch_changed && ch == 'o') o = '*';
+            else if (ch_changed && ch == ' ') o = '-';
+            return std::string(1, o);
+        }
+        std::string cell;
+        const char* sgr = "";
+        switch (ch) {
+            case '#': cell = "██"; sgr = "90"; break;
+            case ' ': cell = ch_changed ? "··" : "  "; sgr = "2"; break;
+            case 'S': cell = "S "; sgr = "1;30;42"; break;
+            case 'G': cell = "G "; sgr = "1;30;41"; break;
+            case 'o': cell = "██"; sgr = "33"; break;
+            default: cell = std::string(1, ch) + std::string(1, ch); sgr = "1;35"; break;
+        }
+        if (ch_changed && ch == 'o') sgr = "93";
+        return paint(s, sgr, cell);
+    });
+}
+
 // ---- ARC ------------------------------------------------------------------------------------------------------
 
 static std::vector<std::string> render_arc(const DraftGrid& g, const DraftGrid* prev, const Style& s) {
     if (g.rows * g.cols == 0) return {"(empty)"};
-    std::vector<uint8_t> changed = prev ? changed_mask(*prev, g) : std::vector<uint8_t>(g.cells.size(), 0);
-    std::vector<std::string> out;
-    for (int r = 0; r < g.rows; r++) {
-        std::string line;
-        for (int c = 0; c < g.cols; c++) {
-            const size_t i = size_t(r) * size_t(g.cols) + size_t(c);
-            const int v = g.cells[i] < 10 ? g.cells[i] : 0;
-            if (s.color) {
-                const uint32_t rgb = kArcPalette[size_t(v)];
-                const int R = int(rgb >> 16), G = int((rgb >> 8) & 0xff), B = int(rgb & 0xff);
-                const bool light = R * 299 + G * 587 + B * 114 > 128000;
-                line += fmt::format("\x1b[48;2;{};{};{}m", R, G, B);
-                line += changed[i] ? (light ? "\x1b[30m••" : "\x1b[97m••") : "  ";
-                line += "\x1b[0m";
-            } else {
-                line += fmt::format("{}{}", v, changed[i] ? '*' : ' ');
-            }
-        }
-        out.push_back(std::move(line));
-    }
-    return out;
+    return render_cells(g, prev, [&](auto value, bool changed) -> std::string {
+        const int v = value < 10 ? int(value) : 0;
+        if (!s.color) return fmt::format("{}{}", v, changed ? '*' : ' ');
+        const uint32_t rgb = kArcPalette[size_t(v)];
+        const int R = int(rgb >> 16), G = int((rgb >> 8) & 0xff), B = int(rgb & 0xff);
+        const bool light = R * 299 + G * 587 + B * 114 > 128000;
+        return fmt::format("\x1b[48;2;{};{};{}m", R, G, B) + (changed ? (light ? "\x1b[30m••" : "\x1b[97m••") : "  ") +
+               "\x1b[0m";
+    });
 }
 
 std::vector<std::string> render_draft(DomainKind d, const DraftGrid& g, const DraftGrid& input, const DraftGrid* prev,

@@ -96,13 +96,17 @@ MazeGenSource::MazeGenSource(int size, int min_path, int g, uint64_t s) : grid(g
     if (size > grid) fail("maze size {} is larger than the model grid {}", size, grid);
 }
 
-void MazeGenSource::example(uint64_t index, int32_t* tokens, int32_t* labels, int32_t* puzzle_id) {
-    Maze m = generate_maze(gen, mix_seed(seed, index));
-    auto t = encode_maze(m, grid, grid);
-    auto l = encode_maze_answer(m, grid, grid);
+// One maze as a training example on the model's grid x grid canvas.
+static void maze_example(const Maze& m, int grid, int32_t* tokens, int32_t* labels, int32_t* puzzle_id) {
+    const auto t = encode_maze(m, grid, grid);
+    const auto l = encode_maze_answer(m, grid, grid);
     std::memcpy(tokens, t.data(), t.size() * sizeof(int32_t));
     std::memcpy(labels, l.data(), l.size() * sizeof(int32_t));
     *puzzle_id = 0;
+}
+
+void MazeGenSource::example(uint64_t index, int32_t* tokens, int32_t* labels, int32_t* puzzle_id) {
+    maze_example(generate_maze(gen, mix_seed(seed, index)), grid, tokens, labels, puzzle_id);
 }
 
 MazeFileSource::MazeFileSource(const std::string& path, int g, uint64_t s) : mazes(read_mazes(path)), grid(g), seed(s) {
@@ -118,12 +122,7 @@ MazeFileSource::MazeFileSource(const std::string& path, int g, uint64_t s) : maz
 
 void MazeFileSource::example(uint64_t index, int32_t* tokens, int32_t* labels, int32_t* puzzle_id) {
     Rng rng(mix_seed(seed, index));
-    Maze m = transform_maze(mazes[index % mazes.size()], int(rng.below(8)));
-    auto t = encode_maze(m, grid, grid);
-    auto l = encode_maze_answer(m, grid, grid);
-    std::memcpy(tokens, t.data(), t.size() * sizeof(int32_t));
-    std::memcpy(labels, l.data(), l.size() * sizeof(int32_t));
-    *puzzle_id = 0;
+    maze_example(transform_maze(mazes[index % mazes.size()], int(rng.below(8))), grid, tokens, labels, puzzle_id);
 }
 
 ArcSource::ArcSource(const std::string& train_file, const std::string& eval_file, int canvas, int num_aug, uint64_t s)
