@@ -90,10 +90,11 @@ static uint64_t mix_seed(uint64_t seed, uint64_t index) {
     return seed * 0x9e3779b97f4a7c15ull ^ (index + 1) * 0xbf58476d1ce4e5b9ull;
 }
 
-MazeGenSource::MazeGenSource(int size, int min_path, int g, uint64_t s) : grid(g), seed(s) {
+MazeGenSource::MazeGenSource(int lo, int size, int min_path, int g, uint64_t s) : min_size(lo), grid(g), seed(s) {
     gen.rows = gen.cols = size;
     gen.min_path = min_path;
     if (size > grid) fail("maze size {} is larger than the model grid {}", size, grid);
+    if (lo < 5 || lo > size) fail("maze minimum size {} must lie in 5..{}", lo, size);
 }
 
 // One maze as a training example on the model's grid x grid canvas.
@@ -106,7 +107,13 @@ static void maze_example(const Maze& m, int grid, int32_t* tokens, int32_t* labe
 }
 
 void MazeGenSource::example(uint64_t index, int32_t* tokens, int32_t* labels, int32_t* puzzle_id) {
-    maze_example(generate_maze(gen, mix_seed(seed, index)), grid, tokens, labels, puzzle_id);
+    MazeGenOptions o = gen;
+    if (min_size < gen.rows) {  // the size draw uses its own stream, so one-size runs keep their exact data
+        Rng r(mix_seed(seed ^ 0x5bd1e995u, index));
+        o.rows = o.cols = min_size + int(r.below(uint64_t(gen.rows - min_size + 1)));
+    }
+    if (o.min_path <= 0) o.min_path = std::min(maze_gen_max_path(o.rows, o.cols), o.rows * 3 / 2);
+    maze_example(generate_maze(o, mix_seed(seed, index)), grid, tokens, labels, puzzle_id);
 }
 
 MazeFileSource::MazeFileSource(const std::string& path, int g, uint64_t s) : mazes(read_mazes(path)), grid(g), seed(s) {

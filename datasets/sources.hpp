@@ -40,12 +40,14 @@ struct SudokuFileSource : DataSource {
     void example(uint64_t index, int32_t* tokens, int32_t* labels, int32_t* puzzle_id) override;
 };
 
-// Generated mazes (Maze-Hard style) of side `size` on a model grid of side `grid`, answer = the BFS path.
+// Generated mazes (Maze-Hard style) on a model grid of side `grid`, answer = the BFS path. Each example's side is
+// drawn from [min_size, size] (one size when equal); smaller mazes sit top-left, padded with walls, as at solve
+// time. min_path 0: about 1.5 x the side, capped by what the side allows.
 struct MazeGenSource : DataSource {
     MazeGenOptions gen;
-    int grid;
+    int min_size, grid;
     uint64_t seed;
-    MazeGenSource(int size, int min_path, int grid, uint64_t seed);
+    MazeGenSource(int min_size, int size, int min_path, int grid, uint64_t seed);
     void example(uint64_t index, int32_t* tokens, int32_t* labels, int32_t* puzzle_id) override;
 };
 

@@ -47,8 +47,8 @@ static std::unique_ptr<DataSource> make_source(const TrainJobOptions& o, int gri
         case DomainKind::Maze: {
             if (!o.data_file.empty()) return std::make_unique<MazeFileSource>(o.data_file, grid, seed);
             const int size = o.maze_size > 0 ? o.maze_size : grid;
-            const int min_path = o.maze_min_path > 0 ? o.maze_min_path : std::min(maze_gen_max_path(size, size), size * 3 / 2);
-            return std::make_unique<MazeGenSource>(size, min_path, grid, seed);
+            const int lo = o.maze_min_size > 0 ? o.maze_min_size : size;
+            return std::make_unique<MazeGenSource>(lo, size, std::max(0, o.maze_min_path), grid, seed);
         }
         case DomainKind::Arc:
             if (o.data_file.empty()) fail("ARC training needs --data CHALLENGES.json (and --arc-eval CHALLENGES.json)");

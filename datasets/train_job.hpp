@@ -19,6 +19,7 @@ struct TrainJobOptions {
     int grid = 0;                 // maze model grid side (seq_len = grid^2), e.g. 30; ARC canvas side, e.g. 30
     int maze_size = 0;            // generated mazes: side length (0 = the model's grid)
     int maze_min_path = 0;        // generated mazes: minimum shortest-path length (0 = about 1.5 x side)
+    int maze_min_size = 0;        // generated mazes: sides drawn from [maze_min_size, maze_size] (0 = one size)
     std::string arc_eval_file;    // ARC: evaluation challenges whose demonstrations are also trained on
     int arc_num_aug = 100;        // ARC: augmented copies per task
 

@@ -1,5 +1,6 @@
 #include "puzzles/maze.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -390,6 +391,42 @@ std::vector<char> decode_maze(std::span<const int32_t> tokens, int grid_rows, in
             int32_t t = tokens[size_t(r) * grid_cols + c];
             out[size_t(r) * m.cols + c] = t >= 1 && t <= 5 ? kCharset[t - 1] : '?';
         }
+    return out;
+}
+
+bool maze_has_frame(const Maze& m) {
+    if (m.rows < 3 || m.cols < 3) return false;
+    for (int r = 0; r < m.rows; r++)
+        for (int c = 0; c < m.cols; c++)
+            if ((r == 0 || c == 0 || r == m.rows - 1 || c == m.cols - 1) && m.cells[size_t(r) * m.cols + c] != '#')
+                return false;
+    return true;
+}
+
+Maze maze_without_frame(const Maze& m) {
+    TRM_CHECK(maze_has_frame(m));
+    Maze in;
+    in.rows = m.rows - 2;
+    in.cols = m.cols - 2;
+    in.where = m.where;
+    auto crop = [&](const std::vector<char>& v) {
+        std::vector<char> out;
+        out.reserve(size_t(in.rows) * in.cols);
+        for (int r = 1; r + 1 < m.rows; r++)
+            out.insert(out.end(), v.begin() + long(r) * m.cols + 1, v.begin() + long(r) * m.cols + m.cols - 1);
+        return out;
+    };
+    in.cells = crop(m.cells);
+    if (!m.answer.empty()) in.answer = crop(m.answer);
+    return in;
+}
+
+std::vector<char> cells_with_frame(std::span<const char> inner, const Maze& framed) {
+    TRM_CHECK(inner.size() == size_t(framed.rows - 2) * size_t(framed.cols - 2));
+    std::vector<char> out(size_t(framed.rows) * framed.cols, '#');
+    for (int r = 1; r + 1 < framed.rows; r++)
+        std::copy_n(inner.begin() + long(r - 1) * (framed.cols - 2), framed.cols - 2,
+                    out.begin() + long(r) * framed.cols + 1);
     return out;
 }
 

@@ -156,4 +156,10 @@ std::string describe(const MazeCheck& c);
 // Augmentation: the maze (and its answer) under official dihedral transform tid (puzzles/grid_transform.hpp).
 Maze transform_maze(const Maze& m, int tid);
 
+// A maze drawn with a closed frame (every border cell a wall, at least 3x3) says nothing in its frame; models are
+// trained on frameless mazes (as generated), so solving strips the frame and puts it back around the answer.
+bool maze_has_frame(const Maze& m);
+Maze maze_without_frame(const Maze& m);                                    // requires maze_has_frame(m)
+std::vector<char> cells_with_frame(std::span<const char> inner, const Maze& framed);  // inner: (rows-2) x (cols-2)
+
 }  // namespace trm

@@ -355,9 +355,18 @@ std::vector<MazeSolveResult> solve_maze_batch(Forward& fwd, std::vector<Maze> ma
     tokens.reserve(size_t(B) * size_t(S));
     std::vector<MazeSolveResult> out(static_cast<size_t>(B));
     std::vector<const DraftGrid*> inputs(static_cast<size_t>(B));
+    // what the model sees: the maze without its frame, if it has one (maze_has_frame)
+    std::vector<Maze> seen(static_cast<size_t>(B));
+    for (int b = 0; b < B; b++)
+        if (maze_has_frame(mazes[size_t(b)])) seen[size_t(b)] = maze_without_frame(mazes[size_t(b)]);
+    auto decode = [&](int b, std::span<const int32_t> tok) {
+        const Maze& m = mazes[size_t(b)];
+        if (seen[size_t(b)].rows == 0) return decode_maze(tok, side, side, m);
+        return cells_with_frame(decode_maze(tok, side, side, seen[size_t(b)]), m);
+    };
     for (int b = 0; b < B; b++) {
         const Maze& m = mazes[size_t(b)];
-        auto t = encode_maze(m, side, side);
+        auto t = encode_maze(seen[size_t(b)].rows ? seen[size_t(b)] : m, side, side);
         tokens.insert(tokens.end(), t.begin(), t.end());
         out[size_t(b)].input = chars_draft(m.rows, m.cols, m.cells);
         inputs[size_t(b)] = &out[size_t(b)].input;
@@ -365,7 +374,7 @@ std::vector<MazeSolveResult> solve_maze_batch(Forward& fwd, std::vector<Maze> ma
     std::vector<uint8_t> traced(size_t(B), opt.trace != TraceMode::Off);
     auto check = [&](int row, const int32_t* tok, DraftGrid& draft, bool& ok, std::string& chk) {
         const Maze& m = mazes[size_t(row)];
-        auto path = decode_maze(std::span<const int32_t>(tok, size_t(S)), side, side, m);
+        auto path = decode(row, std::span<const int32_t>(tok, size_t(S)));
         MazeCheck mc = verify_maze(m, path);
         draft = chars_draft(m.rows, m.cols, path);
         ok = mc.verdict == MazeVerdict::Optimal;
@@ -376,9 +385,9 @@ std::vector<MazeSolveResult> solve_maze_batch(Forward& fwd, std::vector<Maze> ma
     for (int b = 0; b < B; b++) {
         auto& r = out[size_t(b)];
         fill_common(r, runs[size_t(b)], first_index + size_t(b), secs);
+        r.path = decode(b, runs[size_t(b)].tokens);
         r.maze = std::move(mazes[size_t(b)]);
         r.where = r.maze.where;
-        r.path = decode_maze(runs[size_t(b)].tokens, side, side, r.maze);
         r.verdict = verify_maze(r.maze, r.path);
         r.verified = r.verdict.verdict == MazeVerdict::Optimal;
         r.check = describe(r.verdict);

@@ -225,6 +225,28 @@ TEST_CASE("encode pads with walls, decode crops back (hand-computed 2x3 in a 3x4
     CHECK(decode_maze(encode_maze_answer(s, 30, 30), 30, 30, s) == s.answer);
 }
 
+TEST_CASE("a closed frame is stripped for the model and put back around the answer") {
+    Maze framed = maze_from("#####\n#S  #\n## G#\n#####\n");
+    REQUIRE(maze_has_frame(framed));
+    Maze in = maze_without_frame(framed);
+    CHECK(in.rows == 2);
+    CHECK(in.cols == 3);
+    CHECK(in.cells == std::vector<char>{'S', ' ', ' ', '#', ' ', 'G'});
+    CHECK(in.where == framed.where);
+    const std::vector<char> inner_path = {'S', 'o', 'o', '#', ' ', 'G'};
+    const std::vector<char> back = cells_with_frame(inner_path, framed);
+    CHECK(std::string(back.begin(), back.end()) == "######Soo### G######");
+    CHECK(verify_maze(framed, back).verdict == MazeVerdict::Optimal);
+    // an opening in the frame (S on the border), a frameless maze, and a too-small one keep every cell
+    CHECK_FALSE(maze_has_frame(maze_from("#S###\n#   #\n###G#\n")));
+    CHECK_FALSE(maze_has_frame(maze_from("S  \n# G\n")));
+    CHECK_FALSE(maze_has_frame(maze_from("SG\n")));
+    // with an answer, both sides are cropped
+    Maze withpath = maze_from("#####\n#Soo#\n###G#\n#####\n");
+    REQUIRE(maze_has_frame(withpath));
+    CHECK(maze_without_frame(withpath).answer == std::vector<char>{'S', 'o', 'o', '#', '#', 'G'});
+}
+
 TEST_CASE("BFS shortest path") {
     Maze m = maze_from("#######\n#S    #\n# ### #\n# #   #\n# # ###\n#    G#\n#######\n");
     auto p = maze_shortest_path(m);
