@@ -153,6 +153,10 @@ TensorFile model_to_tensors(const Model& m) {
     return f;
 }
 
-void save_model(const std::string& path, const Model& m) { write_safetensors(path, model_to_tensors(m)); }
+void save_model(const std::string& path, const Model& m, const std::map<std::string, std::string>& extra) {
+    TensorFile f = model_to_tensors(m);
+    for (auto& [k, v] : extra) f.metadata.emplace(k, v);  // never replaces trm_config / format
+    write_safetensors(path, f);
+}
 
 }  // namespace trm

@@ -3,6 +3,7 @@
 //  - official: the `step_N` files pretrain.py writes with torch.save, configured from the all_config.yaml beside them
 //    (plus dataset.json or explicit overrides for seq_len / vocab_size / num_puzzle_identifiers).
 #pragma once
+#include <map>
 #include <string>
 
 #include "core/tensor.hpp"
@@ -28,6 +29,7 @@ Model load_official_checkpoint(const std::string& path, const LoadOptions& opt =
 Model model_from_tensors(const Config& cfg, const TensorFile& file, const std::string& label, const std::string& prefix);
 
 TensorFile model_to_tensors(const Model& m);  // float32 tensors + metadata trm_config
-void save_model(const std::string& path, const Model& m);
+// extra: more metadata (string -> string) stored beside trm_config, e.g. {"training": "<JSON>"}.
+void save_model(const std::string& path, const Model& m, const std::map<std::string, std::string>& extra = {});
 
 }  // namespace trm

@@ -139,6 +139,7 @@ void Trainer::save_state(const std::string& path) const {
     f.metadata["train_options"] = train_options_to_json(opt).dump();
     json rs = json::array();
     for (auto w : rng.s) rs.push_back(std::to_string(w));
+    for (auto& [k, v] : notes) f.metadata["note." + k] = v;
     f.metadata["progress"] = json{{"step", step}, {"cursor", std::to_string(cursor)}, {"rng", rs}}.dump();
     write_safetensors(path, f);
 }
@@ -189,6 +190,8 @@ std::unique_ptr<Trainer> Trainer::load_state(const std::string& path) {
         load_i("carry.ids", t.ts->ids);
         load_i("carry.steps", t.ts->steps);
         load_i("carry.halted", t.ts->halted);
+        for (auto& [k, v] : f.metadata)
+            if (k.rfind("note.", 0) == 0) t.notes[k.substr(5)] = v;
         json p = json::parse(meta("progress"));
         t.step = p.at("step").get<int64_t>();
         t.cursor = std::stoull(p.at("cursor").get<std::string>());

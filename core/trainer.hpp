@@ -2,6 +2,7 @@
 // cosine schedule, sign-SGD puzzle embeddings, EMA weights; resumable from a training-state file.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -45,6 +46,9 @@ struct Trainer {
     Rng rng;
     std::unique_ptr<TrainStep> ts;
     std::vector<int32_t> new_tokens, new_labels, new_ids;
+    // Free-form provenance kept with the state (metadata "note.<key>"), e.g. the data options of each stretch of
+    // the run; the trainer itself never reads them.
+    std::map<std::string, std::string> notes;
 
     Trainer(Model m, const TrainOptions& o);
     Trainer(const Trainer&) = delete;  // ts points into model

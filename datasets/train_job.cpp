@@ -113,9 +113,29 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
         log = std::fopen(o.log.c_str(), "a");
         if (!log) fail("{}: cannot open the metrics log", o.log);
     }
+    // Provenance: the data options of each stretch of the run (they are flags, not part of the state's
+    // semantics, so a resumed run may change them); kept in the state and written into the weights' metadata.
+    {
+        const json data = {{"domain", domain_name(o.domain)}, {"data_file", o.data_file}, {"mix", o.mix},
+                           {"curriculum", o.curriculum}, {"maze_size", o.maze_size}, {"maze_min_size", o.maze_min_size},
+                           {"maze_min_path", o.maze_min_path}, {"arc_eval_file", o.arc_eval_file},
+                           {"arc_num_aug", o.arc_num_aug}};
+        json history = json::array();
+        if (auto it = t->notes.find("data"); it != t->notes.end()) {
+            try {
+                history = json::parse(it->second);
+            } catch (const json::exception&) {
+                history = json::array();
+            }
+        }
+        if (!history.is_array()) history = json::array();
+        if (history.empty() || history.back().value("options", json()) != data)
+            history.push_back({{"from_step", t->step}, {"options", data}});
+        t->notes["data"] = history.dump();
+    }
     auto save = [&] {
         t->save_state(state);
-        save_model(o.out, t->export_model());
+        save_model(o.out, t->export_model(), {{"training_data", t->notes["data"]}});
     };
     const auto t0 = Clock::now();
     auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };

@@ -50,6 +50,14 @@ M=$tmp/s.safetensors
 "$TRM" train sudoku --hidden 16 --heads 2 --H-cycles 1 --L-cycles 1 --halt-max-steps 2 --steps 2 --batch 4 \
     --eval-count 4 --eval-every 0 -o "$M" >/dev/null 2>&1 || { echo "FAIL: could not train the tiny model" >&2; exit 1; }
 SUD=examples/sudoku_easy.txt   # two puzzles
+# the weights carry the data options they were trained with (provenance for model cards)
+python3 - "$M" <<'PY' && ok || fail "trained weights lack their training_data metadata"
+import json, struct, sys
+b = open(sys.argv[1], 'rb').read()
+n = struct.unpack('<Q', b[:8])[0]
+hist = json.loads(json.loads(b[8:8 + n])['__metadata__']['training_data'])
+assert hist[0]['from_step'] == 0 and hist[0]['options']['domain'] == 'sudoku' and hist[0]['options']['mix'] == 'easy', hist
+PY
 
 # ---- generate: determinism, formats, exit 0 --------------------------------------------------------------------
 expect_rc 0 "generate sudoku" -- "$TRM" generate sudoku --count 150 --seed 11; cp "$tmp/out" "$tmp/gen1.txt"
