@@ -1,9 +1,11 @@
 // `trm info MODEL`: config, parameter count, tensors, FLOPs per supervision step.
 #include <fmt/core.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "core/forward.hpp"
 #include "core/model_io.hpp"
+#include "core/safetensors.hpp"
 
 namespace trm::cli {
 
@@ -11,6 +13,25 @@ struct InfoOptions {
     std::string model, config, dataset;
     bool tensors = false;
 };
+
+// The data options each stretch of training used, as `trm train` records them ("training_data" metadata).
+static void print_training_data(const std::string& path) {
+    const TensorFile f = read_safetensors(path);
+    auto it = f.metadata.find("training_data");
+    if (it == f.metadata.end()) return;
+    nlohmann::json h = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    if (!h.is_array()) return;
+    for (size_t i = 0; i < h.size(); i++) {
+        if (!h[i].is_object()) continue;
+        std::string opts;
+        const nlohmann::json options = h[i].value("options", nlohmann::json::object());
+        for (auto& [k, v] : options.items()) {
+            if (k == "domain" || v == "") continue;
+            opts += fmt::format(" {}={}", k, v.is_string() ? v.get<std::string>() : v.dump());
+        }
+        fmt::print("{}from step {}:{}\n", i == 0 ? "trained on " : "           ", h[i].value("from_step", 0), opts);
+    }
+}
 
 static int run_info(const InfoOptions& o) {
     LoadOptions lo;
@@ -44,6 +65,7 @@ static int run_info(const InfoOptions& o) {
         for (size_t i = 0; i < c.token_map.size(); i++) t += fmt::format("{}{}='{}'", i ? " " : "", i, c.token_map[i]);
         fmt::print("tokens     {}\n", t);
     }
+    if (fmt_ == ModelFormat::Safetensors) print_training_data(o.model);
     fmt::print("tensors    {}\n", m.layout.table.size());
     if (o.tensors)
         for (auto& p : m.layout.table) fmt::print("  {:<58} {}\n", p.name, shape_str(p.shape));

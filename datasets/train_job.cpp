@@ -116,10 +116,19 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
     // Provenance: the data options of each stretch of the run (they are flags, not part of the state's
     // semantics, so a resumed run may change them); kept in the state and written into the weights' metadata.
     {
-        const json data = {{"domain", domain_name(o.domain)}, {"data_file", o.data_file}, {"mix", o.mix},
-                           {"curriculum", o.curriculum}, {"maze_size", o.maze_size}, {"maze_min_size", o.maze_min_size},
-                           {"maze_min_path", o.maze_min_path}, {"arc_eval_file", o.arc_eval_file},
-                           {"arc_num_aug", o.arc_num_aug}};
+        json data = {{"domain", domain_name(o.domain)}};
+        if (!o.data_file.empty()) data["data_file"] = o.data_file;
+        if (o.domain == DomainKind::Sudoku && o.data_file.empty()) {
+            data["mix"] = o.mix;
+            data["curriculum"] = o.curriculum;
+        } else if (o.domain == DomainKind::Maze && o.data_file.empty()) {
+            data["maze_size"] = o.maze_size;
+            data["maze_min_size"] = o.maze_min_size;
+            data["maze_min_path"] = o.maze_min_path;
+        } else if (o.domain == DomainKind::Arc) {
+            data["arc_eval_file"] = o.arc_eval_file;
+            data["arc_num_aug"] = o.arc_num_aug;
+        }
         json history = json::array();
         if (auto it = t->notes.find("data"); it != t->notes.end()) {
             try {

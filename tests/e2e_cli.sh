@@ -58,6 +58,7 @@ n = struct.unpack('<Q', b[:8])[0]
 hist = json.loads(json.loads(b[8:8 + n])['__metadata__']['training_data'])
 assert hist[0]['from_step'] == 0 and hist[0]['options']['domain'] == 'sudoku' and hist[0]['options']['mix'] == 'easy', hist
 PY
+"$TRM" info "$M" | grep -q '^trained on from step 0: curriculum=0 mix=easy$' && ok || fail "info does not show the training data"
 
 # ---- generate: determinism, formats, exit 0 --------------------------------------------------------------------
 expect_rc 0 "generate sudoku" -- "$TRM" generate sudoku --count 150 --seed 11; cp "$tmp/out" "$tmp/gen1.txt"
