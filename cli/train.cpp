@@ -67,8 +67,8 @@ void register_train(CLI::App& app) {
     sub->add_option("--maze-size", j.maze_size, "generated mazes: side (default: the grid)");
     sub->add_option("--min-path", j.maze_min_path, "generated mazes: minimum shortest path in cells");
     sub->add_option("--maze-min-size", j.maze_min_size,
-                    "generated mazes: draw each side from [this, --maze-size], smaller ones padded with walls as at "
-                    "solve time (default: one size)");
+                    "generated mazes: draw each side from this, this + 2, ..., --maze-size; smaller ones padded "
+                    "with walls as at solve time (default: one size)");
     sub->add_option("--arc-eval", j.arc_eval_file, "ARC: evaluation challenges (demonstrations trained on, test pairs held out)");
     sub->add_option("--num-aug", j.arc_num_aug, "ARC: augmented copies per task")->capture_default_str();
     sub->add_option("-o,--out", j.out, "weights file to write (EMA copy)")->required();

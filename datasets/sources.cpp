@@ -95,6 +95,7 @@ MazeGenSource::MazeGenSource(int lo, int size, int min_path, int g, uint64_t s) 
     gen.min_path = min_path;
     if (size > grid) fail("maze size {} is larger than the model grid {}", size, grid);
     if (lo < 5 || lo > size) fail("maze minimum size {} must lie in 5..{}", lo, size);
+    if ((size - lo) % 2) fail("maze sizes {}..{} step by 2: give a minimum size of the same parity as {}", lo, size, size);
 }
 
 // One maze as a training example on the model's grid x grid canvas.
@@ -110,7 +111,7 @@ void MazeGenSource::example(uint64_t index, int32_t* tokens, int32_t* labels, in
     MazeGenOptions o = gen;
     if (min_size < gen.rows) {  // the size draw uses its own stream, so one-size runs keep their exact data
         Rng r(mix_seed(seed ^ 0x5bd1e995u, index));
-        o.rows = o.cols = min_size + int(r.below(uint64_t(gen.rows - min_size + 1)));
+        o.rows = o.cols = min_size + 2 * int(r.below(uint64_t((gen.rows - min_size) / 2 + 1)));
     }
     if (o.min_path <= 0) o.min_path = std::min(maze_gen_max_path(o.rows, o.cols), o.rows * 3 / 2);
     maze_example(generate_maze(o, mix_seed(seed, index)), grid, tokens, labels, puzzle_id);

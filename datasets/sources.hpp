@@ -41,8 +41,9 @@ struct SudokuFileSource : DataSource {
 };
 
 // Generated mazes (Maze-Hard style) on a model grid of side `grid`, answer = the BFS path. Each example's side is
-// drawn from [min_size, size] (one size when equal); smaller mazes sit top-left, padded with walls, as at solve
-// time. min_path 0: about 1.5 x the side, capped by what the side allows.
+// drawn from min_size, min_size + 2, ..., size (one size when equal; steps of 2 keep the parity: generated mazes of
+// odd side are corridor mazes, even sides add a half-frame that models learn separately); smaller mazes sit
+// top-left, padded with walls, as at solve time. min_path 0: about 1.5 x the side, capped by what the side allows.
 struct MazeGenSource : DataSource {
     MazeGenOptions gen;
     int min_size, grid;

@@ -17,4 +17,10 @@ done
 if [ -f models/maze.safetensors ]; then
   echo "== maze 9x9 (500 generated, held-out seed)"
   "$trm" eval maze --model models/maze.safetensors --generate --count 500 --size 9 --min-path 13
+  for n in 7 5; do
+    echo "== maze ${n}x${n} padded into the 9x9 grid (200 generated, held-out seed)"
+    "$trm" eval maze --model models/maze.safetensors --generate --count 200 --size $n --min-path $((n * 3 / 2))
+  done
+  echo "== maze: the bundled examples (framed and frameless)"
+  "$trm" solve maze examples/maze_small.txt 2>&1 | grep -E "^ +[0-9]+ +examples/" || true
 fi

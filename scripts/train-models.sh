@@ -27,7 +27,9 @@ for m in $want; do
     maze)
       run maze maze --grid 9 --hidden 64 --heads 4 --mlp-t true --pos none --H-cycles 2 --L-cycles 3 \
         --halt-max-steps 8 --puzzle-emb-ndim 64 --batch 32 --lr 1e-3 --warmup 100 --weight-decay 0.1 \
-        --steps 8000 --eval-every 250 --eval-count 128 --save-every 100 --threads 1 --seed 1 ;;
+        --steps 14000 --cosine-steps 8000 --eval-every 250 --eval-count 128 --save-every 100 --threads 1 --seed 1
+      # phase 2: sides drawn from 5..9 (smaller mazes padded with walls), so framed and small mazes solve too
+      run maze maze --steps 17000 --maze-min-size 5 --eval-every 250 --eval-count 128 --save-every 100 --threads 1 ;;
     arc)
       echo "arc: see models/README.md for the data files this recipe needs" >&2
       run arc arc --data "${ARC_TRAIN:-../shared/data/arc/arc-agi_training_challenges.json}" \
