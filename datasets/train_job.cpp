@@ -105,7 +105,8 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
         ev.ids.assign(d.puzzle_ids.begin(), d.puzzle_ids.begin() + n);
     } else {
         auto eval_src = make_source(o, grid, kEvalSeedBase + t->opt.seed);
-        ev = make_eval_set(*eval_src, o.eval_count, c.seq_len, o.data_file.empty() ? 0 : (uint64_t(1) << 40));
+        // generated: from past the curriculum ramp, so the held-out set has the target mix, not the all-easy start
+        ev = make_eval_set(*eval_src, o.eval_count, c.seq_len, o.data_file.empty() ? o.curriculum : (uint64_t(1) << 40));
     }
 
     std::FILE* log = nullptr;
