@@ -33,7 +33,7 @@ namespace {
 
 struct SolveCliOptions {
     std::string arg0, arg1;  // [DOMAIN] [FILE|-]: one argument is a domain name or a file
-    std::string model, trace = "auto", halt = "model", color = "auto", format = "text", html;
+    std::string model, trace = "auto", halt = "auto", color = "auto", format = "text", html;
     std::string task, solutions, submission;
     int max_steps = 0, batch = 64, num_aug = 8, threads = 0, adapt_steps = 100;
     uint64_t seed = 0;
@@ -450,7 +450,8 @@ int solve_arc_input(const SolveCliOptions& o, PuzzleInput& input) {
     return rep.finish(std::chrono::duration<double>(Clock::now() - t0).count());
 }
 
-int run_solve(const SolveCliOptions& o) {
+int run_solve(const SolveCliOptions& given) {
+    SolveCliOptions o = given;
     if (o.threads > 0) set_threads(o.threads);
     PuzzleInput input(o.file);
     if (input.name() == "stdin" && isatty(STDIN_FILENO))
@@ -462,6 +463,9 @@ int run_solve(const SolveCliOptions& o) {
         if (!detect_domain(input.peek(), &d)) fail("{}: empty input, nothing to solve", input.name());
         fmt::print(stderr, "detected: {}\n", domain_name(d));
     }
+    // auto: stop at the first draft the domain's checker accepts where there is one (Sudoku, mazes: the rules, not
+    // the solution), else when the halting head says so (ARC)
+    if (o.halt == "auto") o.halt = d == DomainKind::Arc ? "model" : "verified";
     if (d != DomainKind::Arc && (!o.task.empty() || !o.solutions.empty() || !o.submission.empty()))
         fail("--task, --solutions and --submission are for ARC tasks, not {} puzzles", domain_name(d));
     switch (d) {
@@ -493,8 +497,10 @@ void register_solve(CLI::App& app) {
         ->check(CLI::IsMember({"auto", "off", "steps", "cycles"}))->capture_default_str();
     sub->add_option("--max-steps", o->max_steps, "supervision steps at most (0 = the model's halt_max_steps)")
         ->capture_default_str();
-    sub->add_option("--halt", o->halt, "model (q_halt > 0) | never (all steps) | verified (first draft that checks)")
-        ->check(CLI::IsMember({"model", "never", "verified"}))->capture_default_str();
+    sub->add_option("--halt", o->halt,
+                    "auto (verified for Sudoku and mazes, model for ARC) | model (q_halt > 0) | never (all steps) | "
+                    "verified (first draft that satisfies the puzzle's rules; else all steps)")
+        ->check(CLI::IsMember({"auto", "model", "never", "verified"}))->capture_default_str();
     sub->add_option("--color", o->color, "auto | always | never (auto honours NO_COLOR and pipes)")
         ->check(CLI::IsMember({"auto", "always", "never"}))->capture_default_str();
     sub->add_flag("-q,--quiet", o->quiet, "print only the answers, in the input's format");
