@@ -23,7 +23,7 @@ for m in $want; do
       # the shipped run used --mix easy:2,medium:1 up to step ~2,800, then the mix below
       run sudoku sudoku --hidden 64 --H-cycles 2 --L-cycles 3 --halt-max-steps 8 --puzzle-emb-ndim 64 \
         --batch 64 --lr 1e-3 --warmup 100 --weight-decay 0.1 --mix easy:1,medium:1,hard:2 --curriculum 10000 \
-        --steps 12000 --eval-every 250 --eval-count 128 --save-every 100 --seed 1 ;;
+        --steps 16000 --cosine-steps 12000 --eval-every 250 --eval-count 128 --save-every 100 --seed 1 ;;
     maze)
       run maze maze --grid 9 --hidden 64 --heads 4 --mlp-t true --pos none --H-cycles 2 --L-cycles 3 \
         --halt-max-steps 8 --puzzle-emb-ndim 64 --batch 32 --lr 1e-3 --warmup 100 --weight-decay 0.1 \
