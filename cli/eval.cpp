@@ -15,6 +15,7 @@
 #include "cli/models.hpp"
 #include "core/error.hpp"
 #include "core/parallel.hpp"
+#include "datasets/arc_builder.hpp"
 #include "datasets/maze_gen.hpp"
 #include "datasets/split.hpp"
 #include "datasets/sudoku_gen.hpp"
@@ -279,13 +280,21 @@ int run_eval_arc(const ArcEvalCli& o) {
     lo.solutions_path = o.solutions;
     lo.task_id = o.task;
     std::vector<ArcTask> tasks = load_arc_tasks(o.challenges, lo);
-    if (o.c.limit > 0 && int64_t(tasks.size()) > o.c.limit) tasks.resize(size_t(o.c.limit));
     if (tasks.empty()) fail("{}: no ARC task found", o.challenges);
     for (const auto& t : tasks)
         for (size_t i = 0; i < t.test.size(); i++)
-            if (!t.test[i].output) fail("{}: task {} test {} has no expected output", o.solutions, t.id, i);
+            if (!t.test[i].output)
+                fail("{}: task {} test {} has no expected output (pass --solutions)",
+                     o.solutions.empty() ? o.challenges : o.solutions, t.id, i);
     const std::string path = resolve_model_path(o.c.model, DomainKind::Arc);
     Model model = load_domain_model(path, DomainKind::Arc);
+    // a model with a smaller canvas (e.g. 10x10) is scored on the tasks whose every grid fits it, as it was trained
+    const int canvas = model_grid_side(model.cfg());
+    const size_t loaded = tasks.size();
+    std::erase_if(tasks, [&](const ArcTask& t) { return !arc_task_fits(t, canvas); });
+    const size_t too_large = loaded - tasks.size();
+    if (tasks.empty()) fail("{}: no task fits the model's {}x{} canvas", o.challenges, canvas, canvas);
+    if (o.c.limit > 0 && int64_t(tasks.size()) > o.c.limit) tasks.resize(size_t(o.c.limit));
     // test-time adaptation: fit puzzle-embedding rows for tasks the model has not seen
     std::vector<ArcAdaptReport> adapted;
     std::set<std::string> adapted_ids;
@@ -327,14 +336,16 @@ int run_eval_arc(const ArcEvalCli& o) {
     });
     progress_end();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    double p1 = 0, p2 = 0, p2_adapted = 0;
+    double p1 = 0, p2 = 0, p2_adapted = 0, p2_known = 0;
     int unseen = 0;
     for (auto& s : scores) {
         p1 += double(s.pass1) / s.tests;
         p2 += double(s.pass2) / s.tests;
         unseen += !s.known;
         if (s.adapted) p2_adapted += double(s.pass2) / s.tests;
+        if (s.known) p2_known += double(s.pass2) / s.tests;
     }
+    const int known = int(scores.size()) - unseen;
     const double N = double(scores.size());
     if (o.c.format == "json") {
         json per = json::array();
@@ -343,6 +354,8 @@ int run_eval_arc(const ArcEvalCli& o) {
                            {"pass_at_2", double(s.pass2) / s.tests}, {"known_task", s.known},
                            {"adapted", s.adapted}});
         json j{{"domain", "arc"}, {"model", path}, {"challenges", o.challenges}, {"tasks", scores.size()},
+               {"tasks_larger_than_canvas", too_large}, {"canvas", canvas}, {"known_tasks", known},
+               {"pass_at_2_known", known ? p2_known / known : 0.0},
                {"num_aug", o.num_aug}, {"pass_at_1", p1 / N}, {"pass_at_2", p2 / N}, {"unseen_tasks", unseen},
                {"adapted_tasks", adapted.size()}, {"adapt_steps", o.adapt_steps},
                {"pass_at_2_adapted", adapted.empty() ? 0.0 : p2_adapted / double(adapted.size())},
@@ -357,12 +370,17 @@ int run_eval_arc(const ArcEvalCli& o) {
                    s.adapted ? "  (unseen: test-time adapted)" : s.known ? "" : "  (not seen in training)");
     fmt::print("  pass@1          {:>6}  (mean over tasks of the test inputs passed)\n", pct(p1 / N));
     fmt::print("  pass@2          {:>6}\n", pct(p2 / N));
+    if (known > 0 && unseen > 0)
+        fmt::print("  known tasks     {} with trained embeddings: pass@2 {}\n", known, pct(p2_known / known));
     if (!adapted.empty())
         fmt::print("  adapted         {} unseen tasks by test-time adaptation ({} steps each): pass@2 {}\n",
                    adapted.size(), o.adapt_steps, pct(p2_adapted / double(adapted.size())));
     if (unseen > int(adapted.size()))
         fmt::print("  note            {} of {} tasks not seen in training and not adapted: identifier 0\n",
                    unseen - int(adapted.size()), scores.size());
+    if (too_large > 0)
+        fmt::print("  skipped         {} of {} tasks: a grid larger than the model's {}x{} canvas\n", too_large,
+                   loaded, canvas, canvas);
     fmt::print("  time            {:.2f} s ({:.2f} s per task)\n", secs, secs / N);
     return kExitOk;
 }

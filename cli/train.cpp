@@ -70,6 +70,8 @@ void register_train(CLI::App& app) {
                     "generated mazes: draw each side from this, this + 2, ..., --maze-size; smaller ones padded "
                     "with walls as at solve time (default: one size)");
     sub->add_option("--arc-eval", j.arc_eval_file, "ARC: evaluation challenges (demonstrations trained on, test pairs held out)");
+    sub->add_option("--arc-eval-solutions", j.arc_eval_solutions,
+                    "ARC: solutions of the --arc-eval tasks; without them the held-out evaluation is skipped");
     sub->add_option("--num-aug", j.arc_num_aug, "ARC: augmented copies per task")->capture_default_str();
     sub->add_option("-o,--out", j.out, "weights file to write (EMA copy)")->required();
     sub->add_option("--state", j.state, "training-state file (default: OUT.state)");

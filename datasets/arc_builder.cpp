@@ -24,10 +24,22 @@ std::vector<Example> train_examples(const ArcTask& t, bool with_test) {
     return ex;
 }
 
-std::vector<Example> test_examples(const ArcTask& t) {
+// A test output larger than the canvas cannot be scored: it gets an all-pad label like a hidden one.
+std::vector<Example> test_examples(const ArcTask& t, int max_side) {
     std::vector<Example> ex;
-    for (const auto& p : t.test) ex.push_back({&p.input, p.output ? &*p.output : nullptr});
+    for (const auto& p : t.test) {
+        const bool scored = p.output && p.output->rows <= max_side && p.output->cols <= max_side;
+        ex.push_back({&p.input, scored ? &*p.output : nullptr});
+    }
     return ex;
+}
+
+// An evaluation task as training sees it: its test outputs are held out, so they must not decide which tasks are
+// kept or which augmentations are distinct (the identifiers would change with whether solutions were loaded).
+ArcTask without_test_outputs(const ArcTask& t) {
+    ArcTask b = t;
+    for (auto& p : b.test) p.output.reset();
+    return b;
 }
 
 // Appends one puzzle (one augmented copy of a task) to `ds`.
@@ -81,12 +93,17 @@ ArcSplits build_arc_dataset(const std::vector<ArcTask>& train_tasks, const std::
     };
     ArcSplits out;
     std::vector<Job> jobs;
-    for (const auto* list : {&train_tasks, &eval_tasks}) {
-        bool is_eval = list == &eval_tasks;
-        for (const auto& t : *list) {
-            if (!arc_task_fits(t, max_side)) out.skipped_tasks.push_back(t.id);
-            else jobs.push_back({&t, is_eval, {}, train_examples(t, !is_eval), is_eval ? test_examples(t) : std::vector<Example>{}});
-        }
+    std::vector<ArcTask> blind;  // eval tasks without test outputs, in order
+    blind.reserve(eval_tasks.size());
+    for (const auto& t : eval_tasks) blind.push_back(without_test_outputs(t));
+    for (const auto& t : train_tasks) {
+        if (!arc_task_fits(t, max_side)) out.skipped_tasks.push_back(t.id);
+        else jobs.push_back({&t, false, {}, train_examples(t, true), {}});
+    }
+    for (size_t i = 0; i < eval_tasks.size(); i++) {
+        const ArcTask& t = eval_tasks[i];
+        if (!arc_task_fits(blind[i], max_side)) out.skipped_tasks.push_back(t.id);
+        else jobs.push_back({&blind[i], true, {}, train_examples(t, false), test_examples(t, max_side)});
     }
 
     // Pass 1 (official load_puzzles_arcagi): the augmentation plan of every task, then the exact size.

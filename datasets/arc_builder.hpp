@@ -7,8 +7,11 @@
 //   train split: every demonstration pair of every task, plus the test pairs (with outputs) of train_tasks;
 //                each example placed at a random offset (same for input and label), except one example per
 //                puzzle, chosen at random, kept at (0, 0) (official `no_aug_id`).
-//   test split:  the test pairs of eval_tasks, every copy, offset (0, 0); a test pair without an output gets an
-//                all-pad label (token 0, ignored by the loss).
+//   test split:  the test pairs of eval_tasks, every copy, offset (0, 0); a test pair without an output, or with
+//                one larger than the canvas, gets an all-pad label (token 0, ignored by the loss).
+//
+// Eval tasks are kept and augmented by what training sees of them (demonstrations and test inputs), so the
+// identifiers are the same whether or not their solutions were loaded.
 //
 // Tokens: encode_arc_grid (puzzles/arc.hpp), canvas x canvas per example, seq_len = canvas^2, vocab 12.
 // Memory: N x canvas^2 x 8 bytes (inputs + labels as int32); build refuses more than max_bytes.

@@ -133,10 +133,14 @@ void MazeFileSource::example(uint64_t index, int32_t* tokens, int32_t* labels, i
     maze_example(transform_maze(mazes[index % mazes.size()], int(rng.below(8))), grid, tokens, labels, puzzle_id);
 }
 
-ArcSource::ArcSource(const std::string& train_file, const std::string& eval_file, int canvas, int num_aug, uint64_t s)
+ArcSource::ArcSource(const std::string& train_file, const std::string& eval_file, const std::string& eval_solutions,
+                     int canvas, int num_aug, uint64_t s)
     : seed(s) {
     std::vector<ArcTask> train = load_arc_tasks(train_file);
-    std::vector<ArcTask> eval = eval_file.empty() ? std::vector<ArcTask>{} : load_arc_tasks(eval_file);
+    if (!eval_solutions.empty() && eval_file.empty()) fail("--arc-eval-solutions needs --arc-eval");
+    ArcLoadOptions lo;
+    lo.solutions_path = eval_solutions;
+    std::vector<ArcTask> eval = eval_file.empty() ? std::vector<ArcTask>{} : load_arc_tasks(eval_file, lo);
     ArcBuildOptions o;
     o.num_aug = num_aug;
     o.seed = s;

@@ -63,11 +63,13 @@ struct MazeFileSource : DataSource {
 
 // ARC examples built the official way (datasets/arc_builder.hpp): every demonstration pair of every task plus
 // the test pairs of the training tasks, each task under num_aug augmentations with its own puzzle identifier.
-// Draws pick a random example of the train split; labels of pad cells are ignored.
+// Draws pick a random example of the train split; labels of pad cells are ignored. eval_solutions ("" = none)
+// supplies the evaluation tasks' test outputs when the challenges file lacks them (arc-agi_*_solutions.json).
 struct ArcSource : DataSource {
     ArcSplits splits;
     uint64_t seed;
-    ArcSource(const std::string& train_file, const std::string& eval_file, int canvas, int num_aug, uint64_t seed);
+    ArcSource(const std::string& train_file, const std::string& eval_file, const std::string& eval_solutions,
+              int canvas, int num_aug, uint64_t seed);
     void example(uint64_t index, int32_t* tokens, int32_t* labels, int32_t* puzzle_id) override;
 };
 

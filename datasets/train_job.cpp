@@ -1,5 +1,6 @@
 #include "datasets/train_job.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -52,7 +53,8 @@ static std::unique_ptr<DataSource> make_source(const TrainJobOptions& o, int gri
         }
         case DomainKind::Arc:
             if (o.data_file.empty()) fail("ARC training needs --data CHALLENGES.json (and --arc-eval CHALLENGES.json)");
-            return std::make_unique<ArcSource>(o.data_file, o.arc_eval_file, grid, o.arc_num_aug, 42);
+            return std::make_unique<ArcSource>(o.data_file, o.arc_eval_file, o.arc_eval_solutions, grid, o.arc_num_aug,
+                                               42);
     }
     fail("unknown domain");
 }
@@ -96,13 +98,22 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
     // (augmented); ARC: the test pairs of the evaluation tasks
     EvalSet ev;
     if (o.domain == DomainKind::Arc) {
+        // only test pairs with a known output (a pad label scores nothing), spread evenly over the tasks
         const auto& d = static_cast<ArcSource&>(*src).splits.test;
-        const int n = std::min<int>(o.eval_count, int(d.size()));
+        const size_t L = size_t(c.seq_len);
+        std::vector<size_t> labelled;
+        for (size_t i = 0; i < d.size(); i++)
+            if (std::any_of(&d.labels[i * L], &d.labels[(i + 1) * L], [](int32_t l) { return l != 0; }))
+                labelled.push_back(i);
+        const int n = std::min<int>(o.eval_count, int(labelled.size()));
         ev.n = n; ev.seq_len = c.seq_len;
-        ev.tokens.assign(d.inputs.begin(), d.inputs.begin() + size_t(n) * c.seq_len);
-        ev.labels.assign(d.labels.begin(), d.labels.begin() + size_t(n) * c.seq_len);
+        for (int k = 0; k < n; k++) {
+            const size_t i = labelled[size_t(k) * labelled.size() / size_t(n)];
+            ev.tokens.insert(ev.tokens.end(), &d.inputs[i * L], &d.inputs[(i + 1) * L]);
+            ev.labels.insert(ev.labels.end(), &d.labels[i * L], &d.labels[(i + 1) * L]);
+            ev.ids.push_back(d.puzzle_ids[i]);
+        }
         for (auto& l : ev.labels) if (l == 0) l = kIgnoreLabel;
-        ev.ids.assign(d.puzzle_ids.begin(), d.puzzle_ids.begin() + n);
     } else {
         auto eval_src = make_source(o, grid, kEvalSeedBase + t->opt.seed);
         // generated: from past the curriculum ramp, so the held-out set has the target mix, not the all-easy start
@@ -129,6 +140,7 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
         } else if (o.domain == DomainKind::Arc) {
             data["arc_eval_file"] = o.arc_eval_file;
             data["arc_num_aug"] = o.arc_num_aug;
+            if (!o.arc_eval_solutions.empty()) data["arc_eval_solutions"] = o.arc_eval_solutions;
         }
         json history = json::array();
         if (auto it = t->notes.find("data"); it != t->notes.end()) {
@@ -160,7 +172,7 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
         acc.loss += m.loss / B; acc.lm_loss += m.lm_loss / B; acc.q_halt_loss += m.q_halt_loss / B;
         acc.exact += m.exact; acc.accuracy += m.accuracy; acc.q_halt_acc += m.q_halt_correct; acc.mean_steps += m.steps;
         rows += m.count;
-        const bool do_eval = (o.eval_every > 0 && t->step % o.eval_every == 0) || t->step == o.steps;
+        const bool do_eval = ev.n > 0 && ((o.eval_every > 0 && t->step % o.eval_every == 0) || t->step == o.steps);
         const bool do_save = t->step % o.save_every == 0;
         const bool out_of_time = o.time_limit_min > 0 && elapsed() > o.time_limit_min * 60;
         if (t->step % report_every == 0 || do_eval || out_of_time) {

@@ -21,6 +21,7 @@ struct TrainJobOptions {
     int maze_min_path = 0;        // generated mazes: minimum shortest-path length (0 = about 1.5 x side)
     int maze_min_size = 0;        // generated mazes: sides drawn from [maze_min_size, maze_size] (0 = one size)
     std::string arc_eval_file;    // ARC: evaluation challenges whose demonstrations are also trained on
+    std::string arc_eval_solutions;  // ARC: test outputs of the evaluation tasks (for the held-out evaluation)
     int arc_num_aug = 100;        // ARC: augmented copies per task
 
     Config model;                 // architecture (domain fields are filled in from the domain)

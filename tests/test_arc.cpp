@@ -572,6 +572,29 @@ TEST_CASE("dataset builder: splits, identifiers, offsets, filter, determinism") 
     ArcSplits s2 = build_arc_dataset({solved[0]}, {tasks[1]}, opt);
     CHECK(s2.train.inputs == tr.inputs);
     CHECK(s2.train.identifiers == tr.identifiers);
+
+    // the eval task with its solutions loaded: same identifiers and training data, the test labels now scored
+    ArcSplits sol = build_arc_dataset({solved[0]}, {solved[1]}, opt);
+    CHECK(sol.train.identifiers == tr.identifiers);
+    CHECK(sol.train.inputs == tr.inputs);
+    CHECK(sol.train.labels == tr.labels);
+    for (size_t e = 0; e < sol.test.size(); e++) {
+        auto [id, aug] = parse_arc_aug_name(sol.test.identifiers[size_t(sol.test.puzzle_ids[e])]);
+        CHECK(decode_arc_grid(sol.test.labels.data() + e * 900) == arc_augment(*solved[1].test[e % 2].output, aug));
+    }
+    // a test output larger than the canvas keeps the task (training never sees it) but cannot be scored
+    ArcTask wide = solved[1];
+    wide.test[0].output = G({{1, 1, 1, 1}});
+    ArcBuildOptions small = opt;
+    small.canvas = 3;
+    ArcSplits sw = build_arc_dataset({}, {wide}, small);
+    CHECK(sw.skipped_tasks.empty());
+    REQUIRE(sw.test.size() == 8);
+    for (size_t e = 0; e < sw.test.size(); e++) {
+        const long pads = std::count(sw.test.labels.begin() + long(e) * 9, sw.test.labels.begin() + long(e + 1) * 9, 0);
+        CHECK(pads == (e % 2 == 0 ? 9 : 6));  // pair 0: all pad; pair 1: [[4]] and its two end markers
+    }
+
     opt.seed = 2;
     CHECK(build_arc_dataset({solved[0]}, {tasks[1]}, opt).train.inputs != tr.inputs);
 
