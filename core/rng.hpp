@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <string_view>
 
 namespace trm {
 
@@ -48,5 +49,12 @@ struct Rng {
         for (auto n = last - first; n > 1; n--) std::swap(first[n - 1], first[below(uint64_t(n))]);
     }
 };
+
+// FNV-1a: a portable string hash for seeding per-name streams (std::hash differs between standard libraries).
+inline uint64_t fnv1a(std::string_view s) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (unsigned char c : s) { h ^= c; h *= 0x100000001b3ull; }
+    return h;
+}
 
 }  // namespace trm

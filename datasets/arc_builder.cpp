@@ -34,14 +34,6 @@ std::vector<Example> test_examples(const ArcTask& t, int max_side) {
     return ex;
 }
 
-// An evaluation task as training sees it: its test outputs are held out, so they must not decide which tasks are
-// kept or which augmentations are distinct (the identifiers would change with whether solutions were loaded).
-ArcTask without_test_outputs(const ArcTask& t) {
-    ArcTask b = t;
-    for (auto& p : b.test) p.output.reset();
-    return b;
-}
-
 // Appends one puzzle (one augmented copy of a task) to `ds`.
 void push_puzzle(ArcDataset& ds, const std::vector<Example>& ex, const ArcAug& aug, int32_t ident, bool translate,
                  Rng& rng) {
@@ -93,7 +85,7 @@ ArcSplits build_arc_dataset(const std::vector<ArcTask>& train_tasks, const std::
     };
     ArcSplits out;
     std::vector<Job> jobs;
-    std::vector<ArcTask> blind;  // eval tasks without test outputs, in order
+    std::vector<ArcTask> blind;  // eval tasks as training sees them: test outputs held out
     blind.reserve(eval_tasks.size());
     for (const auto& t : eval_tasks) blind.push_back(without_test_outputs(t));
     for (const auto& t : train_tasks) {

@@ -336,6 +336,12 @@ std::pair<std::string, ArcAug> parse_arc_aug_name(std::string_view name) {
     return {std::string(id), a};
 }
 
+ArcTask without_test_outputs(const ArcTask& t) {
+    ArcTask b = t;
+    for (auto& p : b.test) p.output.reset();
+    return b;
+}
+
 std::vector<ArcAug> choose_arc_augmentations(const ArcTask& t, int count, Rng& rng) {
     constexpr int kRetriesFactor = 5;  // official ARCAugmentRetriesFactor
     std::vector<ArcAug> kept{ArcAug{}};

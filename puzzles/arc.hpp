@@ -127,6 +127,10 @@ std::string arc_aug_name(const std::string& task_id, const ArcAug& a);
 // a malformed name (wrong part count, not t0..t7, mapping not a permutation of the digits 0..9).
 std::pair<std::string, ArcAug> parse_arc_aug_name(std::string_view name);
 
+// The task as a solver may see it: test outputs dropped. Choices made from it (which augmented copies are distinct,
+// whether the task fits a canvas) cannot depend on whether the solutions were loaded.
+ArcTask without_test_outputs(const ArcTask& t);
+
 // Official augmentation plan for one task: element 0 is the identity; then up to 5 * count random draws
 // (trans uniform 0..7, then a uniform shuffle of colours 1..9, 0 fixed), each kept only if the augmented task
 // (its multiset of (input, output) pairs, train and test) differs from every task already kept. Returns at most

@@ -54,8 +54,9 @@ Model adapt_arc_tasks(const Model& m, const std::vector<ArcTask>& tasks, const A
         bool fits = true;
         for (const auto& p : t.train) fits = fits && p.output && fit(p.input) && fit(*p.output);
         if (!fits) continue;  // demonstrations larger than the canvas cannot be encoded; solve without adapting
-        Rng rng(o.seed ^ std::hash<std::string>{}(t.id));
-        Plan pl{&t, choose_arc_augmentations(t, o.num_aug, rng), next};
+        // the same copies solve_arc_tasks would choose for an unknown task, whether or not test outputs are loaded
+        Rng rng(o.seed ^ fnv1a(t.id));
+        Plan pl{&t, choose_arc_augmentations(without_test_outputs(t), o.num_aug, rng), next};
         for (const auto& a : pl.augs) names.push_back(arc_aug_name(t.id, a));
         next += int(pl.augs.size());
         plans.push_back(std::move(pl));

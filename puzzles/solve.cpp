@@ -452,12 +452,6 @@ std::string arc_consistency(const ArcTask& task, const ArcGrid& in, const ArcGri
 
 namespace {
 
-uint64_t fnv1a(std::string_view s) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (unsigned char c : s) { h ^= c; h *= 0x100000001b3ull; }
-    return h;
-}
-
 struct ArcCopy {
     ArcAug aug;
     int32_t id = 0;  // puzzle identifier
@@ -516,7 +510,8 @@ void solve_arc_tasks(Forward& fwd, const std::vector<ArcTask>& tasks, const Solv
                              it->second.begin() + std::min<size_t>(it->second.size(), size_t(aopt.num_aug) + 1));
         } else {
             Rng rng(aopt.seed ^ fnv1a(t.id));
-            for (auto& a : choose_arc_augmentations(t, aopt.num_aug, rng)) st.copies.push_back({a, 0});
+            for (auto& a : choose_arc_augmentations(without_test_outputs(t), aopt.num_aug, rng))
+                st.copies.push_back({a, 0});
         }
         const int T = int(t.test.size()), K = int(st.copies.size());
         st.cands.assign(size_t(T), std::vector<ArcCandidate>(size_t(K)));
