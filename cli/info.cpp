@@ -16,9 +16,9 @@ struct InfoOptions {
 
 // The data options each stretch of training used, as `trm train` records them ("training_data" metadata).
 static void print_training_data(const std::string& path) {
-    const TensorFile f = read_safetensors(path);
-    auto it = f.metadata.find("training_data");
-    if (it == f.metadata.end()) return;
+    const auto metadata = read_safetensors_metadata(path);
+    auto it = metadata.find("training_data");
+    if (it == metadata.end()) return;
     nlohmann::json h = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
     if (!h.is_array()) return;
     for (size_t i = 0; i < h.size(); i++) {

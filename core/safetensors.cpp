@@ -122,8 +122,10 @@ TensorFile parse_safetensors(const uint8_t* data, size_t size, const std::string
 
 // Reads the length and header first, so a file that is not safetensors (or lies about its size) is refused after
 // reading at most 8 + header bytes; then each tensor straight into its own buffer (no whole-file copy).
-TensorFile read_safetensors(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
+namespace {
+// Opens `path` and validates its header against the file; `in` is left at the start of the data.
+std::vector<Entry> open_safetensors(const std::string& path, std::ifstream& in, TensorFile& out) {
+    in.open(path, std::ios::binary);
     if (!in) fail("{}: cannot open: {}", path, std::strerror(errno));
     std::error_code ec;
     const uint64_t size = std::filesystem::file_size(path, ec);
@@ -135,8 +137,14 @@ TensorFile read_safetensors(const std::string& path) {
     std::vector<uint8_t> text(n);
     if (!in.read(reinterpret_cast<char*>(text.data()), std::streamsize(n)))
         fail("{}: read failed in the header (file changed while reading?)", path);
+    return parse_header(text.data(), n, size - 8 - n, path, &out.metadata);
+}
+}  // namespace
+
+TensorFile read_safetensors(const std::string& path) {
+    std::ifstream in;
     TensorFile out;
-    auto entries = parse_header(text.data(), n, size - 8 - n, path, &out.metadata);
+    auto entries = open_safetensors(path, in, out);
     std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
     for (auto& e : entries) {
         e.tensor.bytes.resize(e.end - e.begin);
@@ -146,6 +154,13 @@ TensorFile read_safetensors(const std::string& path) {
         out.tensors.emplace(std::move(e.name), std::move(e.tensor));
     }
     return out;
+}
+
+std::map<std::string, std::string> read_safetensors_metadata(const std::string& path) {
+    std::ifstream in;
+    TensorFile out;
+    open_safetensors(path, in, out);
+    return out.metadata;
 }
 
 std::vector<uint8_t> serialize_safetensors(const TensorFile& file) {

@@ -4,6 +4,7 @@
 //   header: {"__metadata__": {str: str}, "<name>": {"dtype": "F32", "shape": [..], "data_offsets": [b, e]}, ...}
 //   offsets are relative to the start of data; every tensor's byte range must lie inside the file.
 #pragma once
+#include <map>
 #include <string>
 
 #include "core/tensor.hpp"
@@ -16,6 +17,8 @@ constexpr uint64_t kMaxSafetensorsHeader = 100u << 20;  // 100 MiB, as the refer
 // Errors name the file and the tensor: "m.safetensors: tensor 'lm_head.weight' data_offsets [0, 12] hold 12 bytes,
 // shape [11, 512] F32 needs 22528".
 TensorFile read_safetensors(const std::string& path);
+// The header's __metadata__ only (the header is validated; no tensor data is read).
+std::map<std::string, std::string> read_safetensors_metadata(const std::string& path);
 TensorFile parse_safetensors(const uint8_t* data, size_t size, const std::string& label);
 
 // Serialises tensors in name order. write_safetensors writes atomically.

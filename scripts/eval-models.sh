@@ -24,3 +24,17 @@ if [ -f models/maze.safetensors ]; then
   echo "== maze: the bundled examples (framed and frameless)"
   "$trm" solve maze examples/maze_small.txt 2>&1 | grep -E "^ +[0-9]+ +examples/" || true
 fi
+arc=${ARC_DIR:-../shared/data/arc}
+if [ -f models/arc.safetensors ] && [ -d "$arc" ]; then
+  echo "== arc: ARC-AGI-1 evaluation tasks that fit the 10x10 canvas (demonstrations trained on, test pairs held out)"
+  "$trm" eval arc --model models/arc.safetensors --challenges "$arc/arc-agi_evaluation_challenges.json" \
+    --solutions "$arc/arc-agi_evaluation_solutions.json" --num-aug 20
+  echo "== arc: the same model on ARC-AGI-1 training tasks (all pairs trained on: memorisation)"
+  "$trm" eval arc --model models/arc.safetensors --challenges "$arc/arc-agi_training_challenges.json" \
+    --solutions "$arc/arc-agi_training_solutions.json" --num-aug 20
+  echo "== arc: unseen ConceptARC tasks, with test-time adaptation (100 steps) and without (blank embedding)"
+  for steps in 100 0; do
+    "$trm" eval arc --model models/arc.safetensors --challenges "$arc/arc-agi_concept_challenges.json" \
+      --solutions "$arc/arc-agi_concept_solutions.json" --num-aug 8 --adapt-steps $steps
+  done
+fi

@@ -31,12 +31,15 @@ for m in $want; do
       # phase 2: sides drawn from 5..9 (smaller mazes padded with walls), so framed and small mazes solve too
       run maze maze --steps 17000 --maze-min-size 5 --eval-every 250 --eval-count 128 --save-every 100 --threads 1 ;;
     arc)
-      echo "arc: see models/README.md for the data files this recipe needs" >&2
-      run arc arc --data "${ARC_TRAIN:-../shared/data/arc/arc-agi_training_challenges.json}" \
-        --arc-eval "${ARC_EVAL:-../shared/data/arc/arc-agi_evaluation_challenges.json}" \
+      # ARC-AGI-1 training tasks (all pairs) + evaluation tasks (demonstrations only) that fit a 10x10 canvas, 21
+      # copies each; the evaluation tasks' test pairs are the held-out set. Puzzle-embedding weight decay stays at
+      # the trainer's default 1.0 (the official ARC config uses 0.1), as in the shipped run.
+      arc=${ARC_DIR:-../shared/data/arc}
+      run arc arc --data "$arc/arc-agi_training_challenges.json" --arc-eval "$arc/arc-agi_evaluation_challenges.json" \
+        --arc-eval-solutions "$arc/arc-agi_evaluation_solutions.json" \
         --grid 10 --num-aug 20 --hidden 64 --heads 4 --mlp-t false --pos rope --H-cycles 2 --L-cycles 2 \
         --halt-max-steps 4 --puzzle-emb-ndim 64 --batch 32 --lr 1e-3 --puzzle-emb-lr 1e-2 --warmup 100 \
-        --weight-decay 0.1 --steps 3000 --eval-every 250 --eval-count 128 --save-every 100 --seed 1 ;;
+        --weight-decay 0.1 --steps 40000 --eval-every 1000 --eval-count 256 --save-every 200 --seed 1 ;;
     *) echo "unknown model '$m' (sudoku, maze, arc)" >&2; exit 2 ;;
   esac
 done
