@@ -4,9 +4,13 @@ set -euo pipefail
 trm=${1:-build/trm}
 cd "$(dirname "$0")/.."
 shared=../shared/data/sudoku
-for d in easy medium hard extreme; do
-  echo "== sudoku $d (500 generated, held-out seed 1000000007)"
-  "$trm" eval sudoku --model models/sudoku.safetensors --generate $d --count 500
+for set in easy:3000 medium:3000 hard:2000 extreme:500; do
+  d=${set%:*} n=${set#*:}
+  echo "== sudoku $d ($n generated, held-out seed 1000000007)"
+  for halt in model never verified; do
+    [ $d = extreme ] && [ $halt != model ] && continue
+    "$trm" eval sudoku --model models/sudoku.safetensors --generate $d --count $n --halt $halt
+  done
 done
 for f in top1465 forum_hardest_1106; do
   if [ -f "$shared/$f.txt" ]; then
