@@ -33,7 +33,7 @@ if [ -f models/arc.safetensors ] && [ -d "$arc" ]; then
   echo "== arc: ARC-AGI-1 evaluation tasks that fit the 10x10 canvas (demonstrations trained on, test pairs held out)"
   "$trm" eval arc --model models/arc.safetensors --challenges "$arc/arc-agi_evaluation_challenges.json" \
     --solutions "$arc/arc-agi_evaluation_solutions.json" --num-aug 20
-  echo "== arc: the same model on ARC-AGI-1 training tasks (all pairs trained on: memorisation)"
+  echo "== arc: ARC-AGI-1 training tasks that fit (demonstrations trained on, test pairs held out)"
   "$trm" eval arc --model models/arc.safetensors --challenges "$arc/arc-agi_training_challenges.json" \
     --solutions "$arc/arc-agi_training_solutions.json" --num-aug 20
   echo "== arc: unseen ConceptARC tasks, with test-time adaptation (100 steps) and without (blank embedding)"

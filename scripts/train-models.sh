@@ -31,8 +31,9 @@ for m in $want; do
       # phase 2: sides drawn from 5..9 (smaller mazes padded with walls), so framed and small mazes solve too
       run maze maze --steps 17000 --maze-min-size 5 --eval-every 250 --eval-count 128 --save-every 100 --threads 1 ;;
     arc)
-      # ARC-AGI-1 training tasks (all pairs) + evaluation tasks (demonstrations only) that fit a 10x10 canvas, 21
-      # copies each; the evaluation tasks' test pairs are the held-out set. Puzzle-embedding weight decay stays at
+      # demonstrations of the ARC-AGI-1 training and evaluation tasks that fit a 10x10 canvas, 21 copies each (the
+      # challenges files carry no test outputs, so no test pair is trained on); the evaluation tasks' test pairs
+      # are the held-out set. Puzzle-embedding weight decay stays at
       # the trainer's default 1.0 (the official ARC config uses 0.1), as in the shipped run.
       arc=${ARC_DIR:-../shared/data/arc}
       run arc arc --data "$arc/arc-agi_training_challenges.json" --arc-eval "$arc/arc-agi_evaluation_challenges.json" \
