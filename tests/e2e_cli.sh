@@ -201,6 +201,32 @@ else
     echo "note: $ARC_MODEL not found; ARC solve checks skipped" >&2
 fi
 
+# ---- ARC on a small canvas: held-out evaluation in training, tasks larger than the canvas in eval --------------
+# a 2x2 canvas keeps aaaa0001 of tasks_small.json (2x2 grids) and skips bbbb0002 (1x3)
+cat >"$tmp/arc_eval.json" <<'JSON'
+{"eeee0005": {"train": [{"input": [[1, 0]], "output": [[0, 1]]}, {"input": [[2, 0]], "output": [[0, 2]]}],
+              "test": [{"input": [[3, 0]]}]}}
+JSON
+echo '{"eeee0005": [[[0, 3]]]}' >"$tmp/arc_eval_solutions.json"
+arc_tiny=(--data tests/data/arc/tasks_small.json --arc-eval "$tmp/arc_eval.json" --grid 2 --num-aug 2
+          --puzzle-emb-ndim 16 --hidden 16 --heads 2 --H-cycles 1 --L-cycles 1 --halt-max-steps 2 --steps 2 --batch 4
+          --eval-every 1 --eval-count 8 --threads 1)
+expect_rc 0 "train arc without eval solutions" -- "$TRM" train arc "${arc_tiny[@]}" -o "$tmp/arc2a.safetensors" \
+    --log "$tmp/arc2a.jsonl"
+cp "$tmp/out" "$tmp/arc2a.log"
+cp "$tmp/arc2a.jsonl" "$tmp/out"
+pyjson "assert not any('eval' in x for x in lines)" && ! grep -q 'eval exact' "$tmp/arc2a.log" && ok ||
+    fail "ARC training without solutions must skip the held-out evaluation (all labels are pad)"
+expect_rc 0 "train arc with eval solutions" -- "$TRM" train arc "${arc_tiny[@]}" -o "$tmp/arc2b.safetensors" \
+    --log "$tmp/arc2b.jsonl" --arc-eval-solutions "$tmp/arc_eval_solutions.json"
+cp "$tmp/arc2b.jsonl" "$tmp/out"
+pyjson "e=[x['eval'] for x in lines if 'eval' in x]; assert e and all(v['n']==3 for v in e), e" && ok ||
+    fail "ARC held-out evaluation: one test pair x 3 copies expected"
+expect_rc 0 "eval arc small canvas" -- "$TRM" eval arc -m "$tmp/arc2b.safetensors" --adapt-steps 0 --num-aug 0 \
+    --challenges tests/data/arc/tasks_small.json --solutions tests/data/arc/solutions_small.json --format json
+pyjson "x=lines[0]; assert x['canvas']==2 and x['tasks']==1 and x['tasks_larger_than_canvas']==1 \
+    and [t['task'] for t in x['per_task']]==['aaaa0001'], x" && ok || fail "eval arc: tasks larger than the canvas"
+
 # ---- help with worked examples ---------------------------------------------------------------------------------
 for cmd in "solve" "eval sudoku" "eval maze" "eval arc" "generate sudoku" "generate maze"; do
     # shellcheck disable=SC2086
