@@ -124,7 +124,8 @@ TensorFile parse_safetensors(const uint8_t* data, size_t size, const std::string
 // reading at most 8 + header bytes; then each tensor straight into its own buffer (no whole-file copy).
 namespace {
 // Opens `path` and validates its header against the file; `in` is left at the start of the data.
-std::vector<Entry> open_safetensors(const std::string& path, std::ifstream& in, TensorFile& out) {
+std::vector<Entry> open_safetensors(const std::string& path, std::ifstream& in,
+                                    std::map<std::string, std::string>* metadata) {
     in.open(path, std::ios::binary);
     if (!in) fail("{}: cannot open: {}", path, std::strerror(errno));
     std::error_code ec;
@@ -137,14 +138,14 @@ std::vector<Entry> open_safetensors(const std::string& path, std::ifstream& in, 
     std::vector<uint8_t> text(n);
     if (!in.read(reinterpret_cast<char*>(text.data()), std::streamsize(n)))
         fail("{}: read failed in the header (file changed while reading?)", path);
-    return parse_header(text.data(), n, size - 8 - n, path, &out.metadata);
+    return parse_header(text.data(), n, size - 8 - n, path, metadata);
 }
 }  // namespace
 
 TensorFile read_safetensors(const std::string& path) {
     std::ifstream in;
     TensorFile out;
-    auto entries = open_safetensors(path, in, out);
+    auto entries = open_safetensors(path, in, &out.metadata);
     std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
     for (auto& e : entries) {
         e.tensor.bytes.resize(e.end - e.begin);
@@ -158,9 +159,9 @@ TensorFile read_safetensors(const std::string& path) {
 
 std::map<std::string, std::string> read_safetensors_metadata(const std::string& path) {
     std::ifstream in;
-    TensorFile out;
-    open_safetensors(path, in, out);
-    return out.metadata;
+    std::map<std::string, std::string> metadata;
+    open_safetensors(path, in, &metadata);
+    return metadata;
 }
 
 std::vector<uint8_t> serialize_safetensors(const TensorFile& file) {
