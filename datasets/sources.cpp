@@ -1,5 +1,6 @@
 #include "datasets/sources.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -163,6 +164,25 @@ EvalSet make_eval_set(DataSource& src, int n, int seq_len, uint64_t first_index)
     e.n = n; e.seq_len = seq_len;
     e.tokens.resize(size_t(n) * seq_len); e.labels.resize(e.tokens.size()); e.ids.resize(n);
     for (int i = 0; i < n; i++) src.example(first_index + i, &e.tokens[size_t(i) * seq_len], &e.labels[size_t(i) * seq_len], &e.ids[i]);
+    return e;
+}
+
+EvalSet make_arc_eval_set(const ArcDataset& test, int n_max) {
+    const size_t L = size_t(test.seq_len());
+    std::vector<size_t> labelled;
+    for (size_t i = 0; i < test.size(); i++)
+        if (std::any_of(&test.labels[i * L], &test.labels[(i + 1) * L], [](int32_t l) { return l != 0; }))
+            labelled.push_back(i);
+    EvalSet e;
+    e.n = std::min<int>(n_max, int(labelled.size()));
+    e.seq_len = int(L);
+    for (int k = 0; k < e.n; k++) {
+        const size_t i = labelled[size_t(k) * labelled.size() / size_t(e.n)];
+        e.tokens.insert(e.tokens.end(), &test.inputs[i * L], &test.inputs[(i + 1) * L]);
+        e.labels.insert(e.labels.end(), &test.labels[i * L], &test.labels[(i + 1) * L]);
+        e.ids.push_back(test.puzzle_ids[i]);
+    }
+    for (auto& l : e.labels) if (l == 0) l = kIgnoreLabel;
     return e;
 }
 

@@ -79,5 +79,8 @@ struct EvalSet {
     std::vector<int32_t> tokens, labels, ids;
 };
 EvalSet make_eval_set(DataSource& src, int n, int seq_len, uint64_t first_index);
+// ARC: up to n_max test pairs with a known output (an all-pad label scores nothing), spread evenly over the tasks;
+// n = 0 when no output is known.
+EvalSet make_arc_eval_set(const ArcDataset& test, int n_max);
 
 }  // namespace trm

@@ -98,22 +98,7 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
     // (augmented); ARC: the test pairs of the evaluation tasks
     EvalSet ev;
     if (o.domain == DomainKind::Arc) {
-        // only test pairs with a known output (a pad label scores nothing), spread evenly over the tasks
-        const auto& d = static_cast<ArcSource&>(*src).splits.test;
-        const size_t L = size_t(c.seq_len);
-        std::vector<size_t> labelled;
-        for (size_t i = 0; i < d.size(); i++)
-            if (std::any_of(&d.labels[i * L], &d.labels[(i + 1) * L], [](int32_t l) { return l != 0; }))
-                labelled.push_back(i);
-        const int n = std::min<int>(o.eval_count, int(labelled.size()));
-        ev.n = n; ev.seq_len = c.seq_len;
-        for (int k = 0; k < n; k++) {
-            const size_t i = labelled[size_t(k) * labelled.size() / size_t(n)];
-            ev.tokens.insert(ev.tokens.end(), &d.inputs[i * L], &d.inputs[(i + 1) * L]);
-            ev.labels.insert(ev.labels.end(), &d.labels[i * L], &d.labels[(i + 1) * L]);
-            ev.ids.push_back(d.puzzle_ids[i]);
-        }
-        for (auto& l : ev.labels) if (l == 0) l = kIgnoreLabel;
+        ev = make_arc_eval_set(static_cast<ArcSource&>(*src).splits.test, o.eval_count);
     } else {
         auto eval_src = make_source(o, grid, kEvalSeedBase + t->opt.seed);
         // generated: from past the curriculum ramp, so the held-out set has the target mix, not the all-easy start
