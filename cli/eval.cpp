@@ -5,6 +5,8 @@
 //   arc     pass@1 and pass@2 (official: mean over tasks of the fraction of test inputs passed), per task
 // Inputs are streamed batch by batch (bounded memory), like `trm solve`.
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <set>
 #include <fmt/core.h>
 #include <functional>
@@ -33,6 +35,7 @@ namespace {
 struct EvalCommon {
     std::string model, halt = "model", format = "text";
     int max_steps = 0, batch = 64, threads = 0;
+    float halt_threshold = std::numeric_limits<float>::quiet_NaN();  // NaN: the model's
     int64_t limit = 0;  // 0 = all
 };
 
@@ -42,6 +45,10 @@ void add_common(CLI::App* sub, EvalCommon& c) {
         ->check(CLI::NonNegativeNumber)->capture_default_str();
     sub->add_option("--halt", c.halt, "model (q_halt > 0) | never (all steps) | verified")
         ->check(CLI::IsMember({"model", "never", "verified"}))->capture_default_str();
+    sub->add_option("--halt-threshold", c.halt_threshold,
+                    "stop (and count the halting head as saying 'right') when q_halt exceeds this logit "
+                    "(default: the model's, 0 unless calibrated)")
+        ->check(CLI::Range(-50.0f, 50.0f));
     sub->add_option("--batch", c.batch, "puzzles per model batch")->check(CLI::Range(1, 4096))->capture_default_str();
     sub->add_option("--threads", c.threads, "CPU threads (default: all cores)");
     sub->add_option("--limit", c.limit, "evaluate at most this many puzzles (ARC: tasks)")
@@ -54,7 +61,12 @@ SolveOptions solve_options(const EvalCommon& c) {
     so.max_steps = c.max_steps;
     halt_mode_from_name(c.halt, &so.halt);
     so.batch = c.batch;
+    if (!std::isnan(c.halt_threshold)) so.halt_threshold = c.halt_threshold;
     return so;
+}
+
+float halt_threshold(const EvalCommon& c, const Model& m) {  // the logit above which the halting head says "halt"
+    return std::isnan(c.halt_threshold) ? m.cfg().halt_threshold : c.halt_threshold;
 }
 
 std::string pct(double x) { return fmt::format("{:.1f}%", 100 * x); }
@@ -146,6 +158,7 @@ int run_eval_sudoku(const SudokuEvalCli& o) {
     };
     int64_t n = 0, exact = 0, halt_ok = 0, steps = 0;
     double cells = 0;
+    const float thr = halt_threshold(o.c, model);
     std::function<std::vector<SudokuSolveResult>(std::vector<SudokuPuzzle>, size_t)> solve =
         [&](std::vector<SudokuPuzzle> b, size_t i) { return solve_sudoku_batch(fwd, std::move(b), i, so); };
     const double secs = run_batches<SudokuPuzzle, SudokuSolveResult>(next, solve, [&](const SudokuSolveResult& r) {
@@ -157,7 +170,7 @@ int run_eval_sudoku(const SudokuEvalCli& o) {
         exact += ok;
         cells += right / double(kSudokuCells);
         steps += r.steps;
-        halt_ok += (r.q_halt > 0) == ok;
+        halt_ok += (r.q_halt > thr) == ok;
     }, total);
     if (n == 0) fail("{}: no puzzle found", source);
     const Interval iv = wilson95(exact, n);
@@ -166,7 +179,7 @@ int run_eval_sudoku(const SudokuEvalCli& o) {
         json j{{"domain", "sudoku"}, {"model", path}, {"source", source}, {"halt", o.c.halt}, {"n", n},
                {"exact", exact}, {"exact_accuracy", double(exact) / n}, {"exact_ci95", {iv.lo, iv.hi}},
                {"cell_accuracy", cells / n}, {"mean_steps", double(steps) / n}, {"max_steps", max_steps},
-               {"halt_accuracy", double(halt_ok) / n}, {"seconds", secs}, {"puzzles_per_s", secs > 0 ? n / secs : 0.0}};
+               {"halt_accuracy", double(halt_ok) / n}, {"halt_threshold", thr}, {"seconds", secs}, {"puzzles_per_s", secs > 0 ? n / secs : 0.0}};
         fmt::print("{}\n", j.dump());
         return kExitOk;
     }
@@ -174,8 +187,8 @@ int run_eval_sudoku(const SudokuEvalCli& o) {
     fmt::print("  exact accuracy  {:>6}  ({}, {}/{})\n", pct(double(exact) / n), ci(iv), exact, n);
     fmt::print("  cell accuracy   {:>6}  (all 81 cells)\n", pct(cells / n));
     fmt::print("  mean steps      {:>6.2f}  (of {})\n", double(steps) / n, max_steps);
-    fmt::print("  halting head    {:>6}  ((q_halt > 0) == exactly right, at the halting step)\n",
-               pct(double(halt_ok) / n));
+    fmt::print("  halting head    {:>6}  ((q_halt > {:g}) == exactly right, at the halting step)\n",
+               pct(double(halt_ok) / n), thr);
     fmt::print("  throughput      {:>6.1f}  puzzles/s ({:.2f} s solving)\n", secs > 0 ? n / secs : 0.0, secs);
     return kExitOk;
 }
@@ -231,6 +244,7 @@ int run_eval_maze(const MazeEvalCli& o) {
         return b;
     };
     int64_t n = 0, optimal = 0, valid = 0, match = 0, steps = 0, halt_ok = 0;
+    const float thr = halt_threshold(o.c, model);
     std::function<std::vector<MazeSolveResult>(std::vector<Maze>, size_t)> solve =
         [&](std::vector<Maze> b, size_t i) { return solve_maze_batch(fwd, std::move(b), i, so); };
     const double secs = run_batches<Maze, MazeSolveResult>(next, solve, [&](const MazeSolveResult& r) {
@@ -239,7 +253,7 @@ int run_eval_maze(const MazeEvalCli& o) {
         valid += r.verdict.verdict != MazeVerdict::Broken;
         match += !r.maze.answer.empty() && r.path == r.maze.answer;
         steps += r.steps;
-        halt_ok += (r.q_halt > 0) == r.verified;
+        halt_ok += (r.q_halt > thr) == r.verified;
     }, total);
     if (n == 0) fail("{}: no maze found", source);
     const Interval iv = wilson95(optimal, n), iv_valid = wilson95(valid, n);
@@ -249,7 +263,7 @@ int run_eval_maze(const MazeEvalCli& o) {
                {"optimal", optimal}, {"optimal_rate", double(optimal) / n}, {"optimal_ci95", {iv.lo, iv.hi}},
                {"valid_rate", double(valid) / n}, {"valid_ci95", {iv_valid.lo, iv_valid.hi}},
                {"exact_match_rate", double(match) / n}, {"mean_steps", double(steps) / n}, {"max_steps", max_steps},
-               {"halt_accuracy", double(halt_ok) / n}, {"seconds", secs}, {"mazes_per_s", secs > 0 ? n / secs : 0.0}};
+               {"halt_accuracy", double(halt_ok) / n}, {"halt_threshold", thr}, {"seconds", secs}, {"mazes_per_s", secs > 0 ? n / secs : 0.0}};
         fmt::print("{}\n", j.dump());
         return kExitOk;
     }
@@ -258,7 +272,7 @@ int run_eval_maze(const MazeEvalCli& o) {
     fmt::print("  valid path      {:>6}  ({}; optimal or longer)\n", pct(double(valid) / n), ci(iv_valid));
     fmt::print("  exact match     {:>6}  (same cells as the reference path)\n", pct(double(match) / n));
     fmt::print("  mean steps      {:>6.2f}  (of {})\n", double(steps) / n, max_steps);
-    fmt::print("  halting head    {:>6}  ((q_halt > 0) == optimal, at the halting step)\n", pct(double(halt_ok) / n));
+    fmt::print("  halting head    {:>6}  ((q_halt > {:g}) == optimal, at the halting step)\n", pct(double(halt_ok) / n), thr);
     fmt::print("  throughput      {:>6.1f}  mazes/s ({:.2f} s solving)\n", secs > 0 ? n / secs : 0.0, secs);
     return kExitOk;
 }

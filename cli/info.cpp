@@ -1,4 +1,5 @@
 // `trm info MODEL`: config, parameter count, tensors, FLOPs per supervision step.
+#include <cmath>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
@@ -50,6 +51,9 @@ static int run_info(const InfoOptions& o) {
                c.hidden_size, c.num_heads, c.expansion, c.L_layers);
     fmt::print("recursion  H_cycles {} x (L_cycles {} z-updates + 1 y-update), halt_max_steps {}\n", c.H_cycles,
                c.L_cycles, c.halt_max_steps);
+    if (c.halt_threshold != 0.0f)
+        fmt::print("halting    q_halt > {:g} (sigmoid {:.4g}), calibrated; the official rule is q_halt > 0\n",
+                   c.halt_threshold, 1 / (1 + std::exp(-double(c.halt_threshold))));
     fmt::print("sequence   seq_len {} + puzzle_emb_len {} = {} rows, vocab_size {}\n", c.seq_len, c.P(),
                c.total_seq(), c.vocab_size);
     fmt::print("puzzles    puzzle_emb_ndim {}, num_puzzle_identifiers {}{}\n", c.puzzle_emb_ndim,

@@ -9,7 +9,9 @@
 //   --format json  JSON lines: {"type":"step",...} per traced step, {"type":"result",...} per puzzle
 // --trace auto (default): steps when the input holds a single puzzle (ARC: a single test input) and the output
 // is a terminal or JSON; off otherwise. Exit: 0 all verified, 1 error, 2 usage, 3 some answer did not verify.
+#include <cmath>
 #include <fmt/core.h>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <unistd.h>
@@ -36,6 +38,7 @@ struct SolveCliOptions {
     std::string model, trace = "auto", halt = "auto", color = "auto", format = "text", html;
     std::string task, solutions, submission;
     int max_steps = 0, batch = 64, num_aug = 8, threads = 0, adapt_steps = 100;
+    float halt_threshold = std::numeric_limits<float>::quiet_NaN();  // NaN: the model's
     uint64_t seed = 0;
     bool quiet = false;
     // resolved by validate()
@@ -376,6 +379,7 @@ SolveOptions solve_options(const SolveCliOptions& o, TraceMode record) {
     halt_mode_from_name(o.halt, &so.halt);
     so.trace = record;
     so.batch = o.batch;
+    if (!std::isnan(o.halt_threshold)) so.halt_threshold = o.halt_threshold;
     return so;
 }
 
@@ -501,6 +505,10 @@ void register_solve(CLI::App& app) {
                     "auto (verified for Sudoku and mazes, model for ARC) | model (q_halt > 0) | never (all steps) | "
                     "verified (first draft that satisfies the puzzle's rules; else all steps)")
         ->check(CLI::IsMember({"auto", "model", "never", "verified"}))->capture_default_str();
+    sub->add_option("--halt-threshold", o->halt_threshold,
+                    "with --halt model: stop when q_halt exceeds this logit (default: the model's, 0 unless "
+                    "calibrated; `trm info` shows it)")
+        ->check(CLI::Range(-50.0f, 50.0f));
     sub->add_option("--color", o->color, "auto | always | never (auto honours NO_COLOR and pipes)")
         ->check(CLI::IsMember({"auto", "always", "never"}))->capture_default_str();
     sub->add_flag("-q,--quiet", o->quiet, "print only the answers, in the input's format");

@@ -45,6 +45,7 @@ void Config::validate() const {
     if (L_layers <= 0 || L_layers > 64) bad(fmt::format("L_layers {} out of range", L_layers));
     if (H_cycles <= 0 || H_cycles > 64 || L_cycles <= 0 || L_cycles > 64) bad("H_cycles and L_cycles must be in 1..64");
     if (halt_max_steps <= 0 || halt_max_steps > 1024) bad(fmt::format("halt_max_steps {} out of range", halt_max_steps));
+    if (!std::isfinite(halt_threshold)) bad("halt_threshold must be a finite logit");
     if (puzzle_emb_ndim < 0 || puzzle_emb_len < 0) bad("puzzle_emb_ndim and puzzle_emb_len must be >= 0");
     if (puzzle_emb_ndim > P() * hidden_size) bad("puzzle_emb_ndim is larger than puzzle_emb_len * hidden_size");
     if (seq_len <= 0 || seq_len > 65536) bad(fmt::format("seq_len {} out of range", seq_len));
@@ -79,6 +80,7 @@ json config_to_json(const Config& c) {
         {"rope_theta", c.rope_theta}, {"no_ACT_continue", c.no_ACT_continue}, {"forward_dtype", c.forward_dtype},
         {"seq_len", c.seq_len}, {"vocab_size", c.vocab_size}, {"num_puzzle_identifiers", c.num_puzzle_identifiers},
         {"domain", c.domain}, {"token_map", c.token_map}, {"identifiers", c.identifiers},
+        {"halt_threshold", c.halt_threshold},
     };
 }
 
@@ -98,7 +100,7 @@ Config config_from_json(const json& j, const std::string& label) {
         get("rms_norm_eps", c.rms_norm_eps); get("rope_theta", c.rope_theta); get("no_ACT_continue", c.no_ACT_continue);
         get("forward_dtype", c.forward_dtype); get("seq_len", c.seq_len); get("vocab_size", c.vocab_size);
         get("num_puzzle_identifiers", c.num_puzzle_identifiers); get("domain", c.domain);
-        get("token_map", c.token_map); get("identifiers", c.identifiers);
+        get("token_map", c.token_map); get("identifiers", c.identifiers); get("halt_threshold", c.halt_threshold);
         std::string pos = "rope";
         get("pos_encodings", pos);
         c.pos_encodings = parse_pos(pos, label);

@@ -37,6 +37,8 @@ struct Config {
     std::string domain;                   // "sudoku" | "maze" | "arc" | "" (unknown)
     std::vector<std::string> token_map;   // token id -> meaning, e.g. ["<pad>", ".", "1", ...]
     std::vector<std::string> identifiers; // puzzle identifier id -> name (ARC: "ID|||t3|||0213...")
+    float halt_threshold = 0.0f;          // inference: a row halts when q_halt > this logit (0: the official rule;
+                                          // a model may carry a stricter one calibrated on validation data)
 
     int P() const { return puzzle_emb_len == 0 ? (puzzle_emb_ndim + hidden_size - 1) / hidden_size : puzzle_emb_len; }
     int total_seq() const { return seq_len + P(); }  // S + P, rows per puzzle inside the model

@@ -13,6 +13,7 @@ void run_session(Forward& fwd, const int32_t* tokens, const int32_t* ids, int B,
     if (B == 0) return;
     const int S = c.seq_len, V = c.vocab_size;
     const int max_steps = opt.max_steps > 0 ? opt.max_steps : c.halt_max_steps;
+    const float threshold = opt.halt_threshold.value_or(c.halt_threshold);
     std::vector<int32_t> zero(B, 0);
     fwd.embed(tokens, ids ? ids : zero.data(), B);
     fwd.reset_carry(B);
@@ -29,7 +30,7 @@ void run_session(Forward& fwd, const int32_t* tokens, const int32_t* ids, int B,
                     in.row = slot_row[s]; in.step = step; in.cycle = cycle;
                     in.logits = fwd.logits.data() + size_t(s) * S * V;
                     in.q_halt = fwd.q[2 * s]; in.q_continue = fwd.q[2 * s + 1];
-                    in.model_halts = in.q_halt > 0;
+                    in.model_halts = in.q_halt > threshold;
                     on_step(in);
                 }
             };
@@ -40,7 +41,7 @@ void run_session(Forward& fwd, const int32_t* tokens, const int32_t* ids, int B,
             in.row = slot_row[s]; in.step = step; in.cycle = -1;
             in.logits = fwd.logits.data() + size_t(s) * S * V;
             in.q_halt = fwd.q[2 * s]; in.q_continue = fwd.q[2 * s + 1];
-            in.model_halts = in.q_halt > 0;
+            in.model_halts = in.q_halt > threshold;
             in.last = step == max_steps;
             stop[s] = on_step(in) || in.last;
         }

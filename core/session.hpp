@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 #include "core/forward.hpp"
 
@@ -15,13 +16,14 @@ struct StepInfo {
     int cycle = -1;                // H cycle inside the step (0-based) for cycle traces; -1 = end of step
     const float* logits = nullptr; // [S, V] answer logits decoded from z_H ("draft")
     float q_halt = 0, q_continue = 0;
-    bool model_halts = false;      // q_halt > 0 (the halting head's decision)
+    bool model_halts = false;      // q_halt > threshold (the halting head's decision; see SessionOptions)
     bool last = false;             // step == max_steps
 };
 
 struct SessionOptions {
     int max_steps = 0;             // 0 = the model's halt_max_steps
     bool trace_cycles = false;     // also report after every inner H cycle (cycle >= 0)
+    std::optional<float> halt_threshold;  // model_halts when q_halt > this logit; unset = the model's halt_threshold
 };
 
 // Runs rows [0, B) of (tokens [B, S], ids [B]) until every row stopped. `on_step` is called for every active row

@@ -226,6 +226,7 @@ std::vector<RowRun> run_rows(Forward& fwd, const std::vector<int32_t>& tokens, c
     SessionOptions so;
     so.max_steps = opt.max_steps;
     so.trace_cycles = opt.trace == TraceMode::Cycles;
+    so.halt_threshold = opt.halt_threshold;
     run_session(fwd, tokens.data(), ids.data(), B, so, [&](const StepInfo& in) -> bool {
         RowRun& r = runs[size_t(in.row)];
         const bool trace = traced[size_t(in.row)] != 0;

@@ -48,6 +48,7 @@ struct SolveOptions {
     HaltMode halt = HaltMode::Model;
     TraceMode trace = TraceMode::Off;  // Cycles also records every inner H cycle (SessionOptions::trace_cycles)
     int batch = 64;                    // model rows per forward batch (Forward::max_batch must be >= this)
+    std::optional<float> halt_threshold;  // HaltMode::Model stops at q_halt > this; unset = the model's
 };
 
 // A decoded answer, domain-neutral for traces, rendering and HTML. cells are row-major, rows * cols:

@@ -169,6 +169,27 @@ grep -q 'exact accuracy' "$tmp/out" && grep -q '95% CI' "$tmp/out" && ok || fail
 expect_rc 0 "eval sudoku limit" -- "$TRM" eval sudoku -m "$M" --data "$tmp/gen1.txt" --limit 10 --format json
 pyjson "assert lines[0]['n']==10" && ok || fail "eval --limit"
 
+# ---- halting threshold: --halt-threshold overrides the model's; a calibrated model carries its own ------------------
+expect_rc 0 "eval threshold low" -- "$TRM" eval sudoku -m "$M" --generate easy --count 8 --halt-threshold -50 --format json
+pyjson "x=lines[0]; assert x['mean_steps']==1 and x['halt_threshold']==-50, x" && ok || fail "--halt-threshold -50 stops at step 1"
+expect_rc 0 "eval threshold high" -- "$TRM" eval sudoku -m "$M" --generate easy --count 8 --halt-threshold 50 --format json
+pyjson "x=lines[0]; assert x['mean_steps']==x['max_steps']==2 and x['halt_threshold']==50, x" && ok || fail "--halt-threshold 50 runs every step"
+expect_rc 2 "threshold out of range is a usage error" -- "$TRM" eval sudoku -m "$M" --generate easy --count 1 --halt-threshold 1e9
+"$TRM" generate sudoku --count 6 --seed 11 --format csv -o "$tmp/val.csv" >/dev/null 2>&1
+expect_rc 0 "calibrate" -- python3 scripts/calibrate-sudoku-halt.py "$M" "$tmp/val.csv" --trm "$TRM" --max-steps 2 \
+    --write "$tmp/cal.safetensors"
+grep -q '^chosen: q_halt > ' "$tmp/out" && [[ -f $tmp/cal.safetensors ]] && ok || fail "calibrate: $(cat "$tmp/out")"
+python3 - "$tmp/cal.safetensors" "$tmp/cal2.safetensors" <<'PY' && ok || fail "calibrate: write_with_threshold"
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("cal", "scripts/calibrate-sudoku-halt.py")
+cal = importlib.util.module_from_spec(spec); spec.loader.exec_module(cal)
+cal.write_with_threshold(sys.argv[1], sys.argv[2], -50.0)
+PY
+expect_rc 0 "info calibrated" -- "$TRM" info "$tmp/cal2.safetensors"
+grep -q '^halting    q_halt > -50' "$tmp/out" && ok || fail "info does not show the calibrated threshold: $(cat "$tmp/out")"
+expect_rc 0 "eval calibrated" -- "$TRM" eval sudoku -m "$tmp/cal2.safetensors" --generate easy --count 8 --format json
+pyjson "x=lines[0]; assert x['mean_steps']==1 and x['halt_threshold']==-50, x" && ok || fail "the model's own threshold is used"
+
 # ---- maze and ARC with the fixture checkpoints -----------------------------------------------------------------
 if [[ -f $MAZE_MODEL ]]; then
     "$TRM" generate maze --count 1 --size 10 --seed 4 >"$tmp/maze_one.txt"
