@@ -10,10 +10,11 @@ running every step (within --tolerance points, default 0): halting then loses no
 prints the whole table and, with --write, copies the model with `halt_threshold` = t in its config (tensors
 unchanged; `trm info` shows it; `--halt-threshold` overrides it).
 
-  scripts/calibrate-sudoku-halt.py MODEL VAL.csv[,VAL2.csv ...] [--trm build/trm] [--write OUT.safetensors]
+  scripts/calibrate-sudoku-halt.py MODEL VAL.csv[.gz][,VAL2.csv ...] [--trm build/trm] [--write OUT.safetensors]
 Plain Python 3, no third-party modules.
 """
 import argparse
+import gzip
 import json
 import math
 import os
@@ -25,7 +26,7 @@ import tempfile
 
 def read_val(path):
     puzzles = []
-    with open(path) as f:
+    with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
         for i, line in enumerate(f):
             parts = line.strip().split(",")
             if i == 0 and len(parts) > 1 and parts[1] == "question":

@@ -4,20 +4,26 @@ set -euo pipefail
 trm=${1:-build/trm}
 cd "$(dirname "$0")/.."
 shared=../shared/data/sudoku
-for set in easy:3000 medium:3000 hard:2000 extreme:500; do
-  d=${set%:*} n=${set#*:}
-  echo "== sudoku $d ($n generated, held-out seed 1000000007)"
-  for halt in model never verified; do
-    [ $d = extreme ] && [ $halt != model ] && continue
-    "$trm" eval sudoku --model models/sudoku.safetensors --generate $d --count $n --halt $halt
+sudoku_evals() {  # model file; how many puzzles --halt never runs (all 16 steps of a large model take a while)
+  local model=$1 never_max=$2
+  for set in easy:3000 medium:3000 hard:2000 extreme:500; do
+    d=${set%:*} n=${set#*:}
+    echo "== $model: sudoku $d ($n generated, held-out seed 1000000007)"
+    for halt in model never verified; do
+      [ $d = extreme ] && [ $halt != model ] && continue
+      count=$n; [ $halt = never ] && [ $count -gt $never_max ] && count=$never_max
+      "$trm" eval sudoku --model "$model" --generate $d --count $count --halt $halt
+    done
   done
-done
-for f in top1465 forum_hardest_1106; do
-  if [ -f "$shared/$f.txt" ]; then
-    echo "== sudoku $f"
-    "$trm" eval sudoku --model models/sudoku.safetensors --data "$shared/$f.txt"
-  fi
-done
+  for f in top1465 forum_hardest_1106; do
+    if [ -f "$shared/$f.txt" ]; then
+      echo "== $model: sudoku $f"
+      "$trm" eval sudoku --model "$model" --data "$shared/$f.txt"
+    fi
+  done
+}
+sudoku_evals models/sudoku.safetensors 1000
+[ -f models/sudoku-cpu.safetensors ] && sudoku_evals models/sudoku-cpu.safetensors 3000
 if [ -f models/maze.safetensors ]; then
   echo "== maze 9x9 (500 generated, held-out seed)"
   "$trm" eval maze --model models/maze.safetensors --generate --count 500 --size 9 --min-path 13

@@ -2,12 +2,14 @@
 # `make models`: the recipes of the shipped models (models/README.md). Each run is seeded and resumable: the
 # training state lives in models/train-state/<name>.state.safetensors (committed, so a later session continues the
 # shipped run: rerun the script and it resumes). Delete that file to train from scratch.
-# Usage: scripts/train-models.sh [build/trm] [sudoku|maze|arc ...]
+# These are the CPU recipes, runnable on any machine. models/sudoku.safetensors itself comes from the GPU recipe
+# (scripts/gpu/sudoku-gpu-recipe.sh); the CPU Sudoku recipe here writes models/sudoku-cpu.safetensors.
+# Usage: scripts/train-models.sh [build/trm] [sudoku-cpu|maze|arc ...]
 set -euo pipefail
 trm=${1:-build/trm}; shift || true
 cd "$(dirname "$0")/.."
 mkdir -p runs
-want=${*:-sudoku maze arc}
+want=${*:-sudoku-cpu maze arc}
 
 run() {  # name, then trm train arguments
   local name=$1; shift
@@ -19,9 +21,9 @@ run() {  # name, then trm train arguments
 
 for m in $want; do
   case $m in
-    sudoku)
+    sudoku-cpu|sudoku)
       # the shipped run used --mix easy:2,medium:1 up to step ~2,800, then the mix below
-      run sudoku sudoku --hidden 64 --H-cycles 2 --L-cycles 3 --halt-max-steps 8 --puzzle-emb-ndim 64 \
+      run sudoku-cpu sudoku --hidden 64 --H-cycles 2 --L-cycles 3 --halt-max-steps 8 --puzzle-emb-ndim 64 \
         --batch 64 --lr 1e-3 --warmup 100 --weight-decay 0.1 --mix easy:1,medium:1,hard:2 --curriculum 10000 \
         --steps 16000 --cosine-steps 12000 --eval-every 250 --eval-count 128 --save-every 100 --seed 1 ;;
     maze)
@@ -41,6 +43,6 @@ for m in $want; do
         --grid 10 --num-aug 20 --hidden 64 --heads 4 --mlp-t false --pos rope --H-cycles 2 --L-cycles 2 \
         --halt-max-steps 4 --puzzle-emb-ndim 64 --batch 32 --lr 1e-3 --puzzle-emb-lr 1e-2 --warmup 100 \
         --weight-decay 0.1 --steps 40000 --eval-every 1000 --eval-count 256 --save-every 200 --seed 1 ;;
-    *) echo "unknown model '$m' (sudoku, maze, arc)" >&2; exit 2 ;;
+    *) echo "unknown model '$m' (sudoku-cpu, maze, arc; models/sudoku.safetensors: scripts/gpu/sudoku-gpu-recipe.sh)" >&2; exit 2 ;;
   esac
 done

@@ -2,7 +2,8 @@
 # The GPU Sudoku recipe (models/README.md): data generated here with trm, then the training run on a GPU.
 #   scripts/gpu/sudoku-gpu-recipe.sh data build/trm      # step 1, on any machine: the training and validation data
 #   scripts/gpu/sudoku-gpu-recipe.sh train DATA OUTDIR   # step 2, on the GPU machine (python3 with torch 2.x)
-# The training seeds (7001-7003) and the validation seed (9001) are disjoint from the held-out seeds `trm eval` uses.
+#   scripts/gpu/sudoku-gpu-recipe.sh calibrate OUTDIR    # step 3, here: the halting threshold, then models/sudoku
+# Run from the repository root. The training seeds (7001-7003) and the validation seed (9001) are disjoint from the held-out seeds `trm eval` uses.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 case ${1:-} in
@@ -23,5 +24,10 @@ case ${1:-} in
       --halt-max-steps 16 --batch 768 --lr 1e-3 --warmup 300 --steps 3268 --seed 1 \
       -o "$out/sudoku-h128.safetensors" > "$out/sudoku-h128.log" 2>&1
     tail -n 30 "$out"/*.log ;;
-  *) echo "usage: $0 data [TRM] | train DATA OUTDIR" >&2; exit 2 ;;
+  calibrate)
+    data=runs/gpu/data
+    python3 scripts/calibrate-sudoku-halt.py "$2/sudoku-h128.safetensors" \
+      "$data/val_easy.csv.gz,$data/val_medium.csv.gz,$data/val_hard.csv.gz" --trm "${3:-build/trm}" --max-steps 8 \
+      --write models/sudoku.safetensors ;;
+  *) echo "usage: $0 data [TRM] | train DATA OUTDIR | calibrate OUTDIR [TRM]" >&2; exit 2 ;;
 esac
