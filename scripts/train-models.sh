@@ -31,7 +31,12 @@ for m in $want; do
         --halt-max-steps 8 --puzzle-emb-ndim 64 --batch 32 --lr 1e-3 --warmup 100 --weight-decay 0.1 \
         --steps 14000 --cosine-steps 8000 --eval-every 250 --eval-count 128 --save-every 100 --threads 1 --seed 1
       # phase 2: sides drawn from 5..9 (smaller mazes padded with walls), so framed and small mazes solve too
-      run maze maze --steps 17000 --maze-min-size 5 --eval-every 250 --eval-count 128 --save-every 100 --threads 1 ;;
+      run maze maze --steps 17000 --maze-min-size 5 --eval-every 250 --eval-count 128 --save-every 100 --threads 1
+      # the halting threshold, calibrated on validation mazes (seed 9001: neither training nor `trm eval` uses it)
+      for n in 9:13:600 7:10:200 5:7:200; do IFS=: read -r size path count <<<"$n"
+        "$trm" generate maze --size "$size" --min-path "$path" --count "$count" --seed 9001 -o "runs/maze-val$size.txt"; done
+      python3 scripts/calibrate-halt.py maze models/maze.safetensors runs/maze-val9.txt,runs/maze-val7.txt,runs/maze-val5.txt \
+        --trm "$trm" --max-steps 8 --write models/maze.safetensors ;;
     arc)
       # demonstrations of the ARC-AGI-1 training and evaluation tasks that fit a 10x10 canvas, 21 copies each (the
       # challenges files carry no test outputs, so no test pair is trained on); the evaluation tasks' test pairs

@@ -176,12 +176,12 @@ expect_rc 0 "eval threshold high" -- "$TRM" eval sudoku -m "$M" --generate easy 
 pyjson "x=lines[0]; assert x['mean_steps']==x['max_steps']==2 and x['halt_threshold']==50, x" && ok || fail "--halt-threshold 50 runs every step"
 expect_rc 2 "threshold out of range is a usage error" -- "$TRM" eval sudoku -m "$M" --generate easy --count 1 --halt-threshold 1e9
 "$TRM" generate sudoku --count 6 --seed 11 --format csv -o "$tmp/val.csv" >/dev/null 2>&1
-expect_rc 0 "calibrate" -- python3 scripts/calibrate-sudoku-halt.py "$M" "$tmp/val.csv" --trm "$TRM" --max-steps 2 \
+expect_rc 0 "calibrate" -- python3 scripts/calibrate-halt.py sudoku "$M" "$tmp/val.csv" --trm "$TRM" --max-steps 2 \
     --write "$tmp/cal.safetensors"
 grep -q '^chosen: q_halt > ' "$tmp/out" && [[ -f $tmp/cal.safetensors ]] && ok || fail "calibrate: $(cat "$tmp/out")"
 python3 - "$tmp/cal.safetensors" "$tmp/cal2.safetensors" <<'PY' && ok || fail "calibrate: write_with_threshold"
 import importlib.util, sys
-spec = importlib.util.spec_from_file_location("cal", "scripts/calibrate-sudoku-halt.py")
+spec = importlib.util.spec_from_file_location("cal", "scripts/calibrate-halt.py")
 cal = importlib.util.module_from_spec(spec); spec.loader.exec_module(cal)
 cal.write_with_threshold(sys.argv[1], sys.argv[2], -50.0)
 PY
@@ -202,6 +202,12 @@ for x in r: assert len(x['answer'])==10 and all(len(row)==10 for row in x['answe
         && ok || fail "maze json"
     expect_rc 0 "eval maze" -- "$TRM" eval maze -m "$MAZE_MODEL" --generate --count 5 --size 10 --format json
     pyjson "x=lines[0]; assert x['n']==5 and 'optimal_ci95' in x and 'valid_rate' in x" && ok || fail "eval maze json"
+    # calibration on mazes takes trm's own check as "right": with random weights nothing is right, so every row is 0%
+    "$TRM" generate maze --count 3 --size 10 --seed 9001 >"$tmp/maze_val.txt"
+    expect_rc 0 "calibrate maze" -- python3 scripts/calibrate-halt.py maze "$MAZE_MODEL" "$tmp/maze_val.txt" --trm "$TRM" \
+        --max-steps 2
+    grep -q '^3 validation maze puzzles; all 2 steps: 0.00% right' "$tmp/out" && grep -q '^chosen: q_halt > 0 ' "$tmp/out" \
+        && ok || fail "calibrate maze: $(cat "$tmp/out")"
 else
     echo "note: $MAZE_MODEL not found; maze solve checks skipped" >&2
 fi

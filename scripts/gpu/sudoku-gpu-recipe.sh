@@ -26,7 +26,7 @@ case ${1:-} in
     tail -n 30 "$out"/*.log ;;
   calibrate)
     data=runs/gpu/data
-    python3 scripts/calibrate-sudoku-halt.py "$2/sudoku-h128.safetensors" \
+    python3 scripts/calibrate-halt.py sudoku "$2/sudoku-h128.safetensors" \
       "$data/val_easy.csv.gz,$data/val_medium.csv.gz,$data/val_hard.csv.gz" --trm "${3:-build/trm}" --max-steps 8 \
       --write models/sudoku.safetensors ;;
   *) echo "usage: $0 data [TRM] | train DATA OUTDIR | calibrate OUTDIR [TRM]" >&2; exit 2 ;;
