@@ -20,6 +20,7 @@ struct TrainCliOptions {
     std::string pos = "none";
     TrainJobOptions job;
     int report_every = 20;
+    std::string export_data;  // write the ARC training data here instead of training
 };
 }  // namespace
 
@@ -29,6 +30,11 @@ static int run_train(TrainCliOptions& o) {
     else if (o.pos == "learned") o.job.model.pos_encodings = PosEncoding::Learned;
     else if (o.pos == "none") o.job.model.pos_encodings = PosEncoding::None;
     else fail("--pos must be rope, learned or none");
+    if (!o.export_data.empty()) {
+        export_arc_data(o.job, o.export_data);
+        fmt::print(stderr, "ARC training data written to {}\n", o.export_data);
+        return kExitOk;
+    }
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     const bool tty = isatty(STDERR_FILENO);
@@ -73,7 +79,10 @@ void register_train(CLI::App& app) {
     sub->add_option("--arc-eval-solutions", j.arc_eval_solutions,
                     "ARC: solutions of the --arc-eval tasks; without them the held-out evaluation is skipped");
     sub->add_option("--num-aug", j.arc_num_aug, "ARC: augmented copies per task")->capture_default_str();
-    sub->add_option("-o,--out", j.out, "weights file to write (EMA copy)")->required();
+    sub->add_option("-o,--out", j.out, "weights file to write (EMA copy); required unless --export-data");
+    sub->add_option("--export-data", o->export_data,
+                    "ARC: write the training data (and the evaluation tasks' test pairs) with the model config to this "
+                    "safetensors file instead of training (for scripts/gpu)");
     sub->add_option("--state", j.state, "training-state file (default: OUT.state)");
     sub->add_flag("--resume", j.resume, "continue from the training state");
     sub->add_option("--steps", j.steps, "optimizer steps in the whole run")->capture_default_str();

@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/model_io.hpp"
 #include "core/ops.hpp"
+#include "core/safetensors.hpp"
 #include "datasets/sources.hpp"
 #include "datasets/split.hpp"
 #include "core/loss.hpp"
@@ -57,6 +58,29 @@ static std::unique_ptr<DataSource> make_source(const TrainJobOptions& o, int gri
                                                42);
     }
     fail("unknown domain");
+}
+
+void export_arc_data(const TrainJobOptions& o, const std::string& path) {
+    if (o.domain != DomainKind::Arc) fail("--export-data: only ARC training data can be exported");
+    Config c = o.model;
+    const int grid = o.grid > 0 ? o.grid : 30;
+    apply_domain(c, o.domain, grid);
+    auto src = make_source(o, grid, 0);
+    const ArcSplits& s = static_cast<ArcSource&>(*src).splits;
+    c.identifiers = s.train.identifiers;
+    c.num_puzzle_identifiers = int(c.identifiers.size());
+    c.validate();
+    TensorFile f;
+    for (auto [name, d] : {std::pair<const char*, const ArcDataset*>{"train", &s.train}, {"test", &s.test}}) {
+        const int64_t n = int64_t(d->size()), S = d->seq_len();
+        if (n == 0) continue;
+        f.tensors[std::string(name) + ".inputs"] = Tensor::from_i32({n, S}, d->inputs.data());
+        f.tensors[std::string(name) + ".labels"] = Tensor::from_i32({n, S}, d->labels.data());
+        f.tensors[std::string(name) + ".puzzle_identifiers"] = Tensor::from_i32({n}, d->puzzle_ids.data());
+    }
+    f.metadata["format"] = "trm-arc-data/1";
+    f.metadata["trm_config"] = config_to_json(c).dump();
+    write_safetensors(path, f);
 }
 
 void run_training(const TrainJobOptions& o, int report_every, const std::function<void(const TrainProgress&)>& on_progress,

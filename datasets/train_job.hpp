@@ -57,4 +57,10 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
 // maze: grid^2 tokens, vocab 6; ARC: canvas^2 tokens, vocab 12).
 void apply_domain(Config& c, DomainKind d, int grid);
 
+// The ARC data `trm train arc` would train on, written instead of training (for scripts/gpu): train.inputs,
+// train.labels [N, S] int32 (label 0 = not scored), train.puzzle_identifiers [N]; the evaluation tasks' test pairs
+// as test.* (labels 0 where no solution was given); the model config it would build (identifiers, token map) as
+// trm_config metadata. Same options, builder and seed as training, so identifiers match a model trained here.
+void export_arc_data(const TrainJobOptions& o, const std::string& path);
+
 }  // namespace trm

@@ -1,6 +1,6 @@
-"""Checks that a model written by train_sudoku.py computes the same in trm as in trm_torch.py: runs `trm debug forward`
-on a few validation puzzles and compares logits, q_halt and z_H at every ACT step.
-  python3 scripts/gpu/check_export.py MODEL.safetensors VAL.csv [build/trm]"""
+"""Checks that a model written by train_sudoku.py or train_arc.py computes the same in trm as in trm_torch.py: runs
+`trm debug forward` on a few inputs and compares logits, q_halt and z_H at every ACT step.
+  python3 scripts/gpu/check_export.py MODEL.safetensors VAL.csv|ARC-DATA.safetensors [build/trm]"""
 import json
 import os
 import struct
@@ -20,9 +20,13 @@ weights, meta = load_safetensors(model_path)
 c = json.loads(meta["trm_config"])
 model = Inner(c)
 model.load_state_dict({k.removeprefix("inner."): v for k, v in weights.items()})
-q, _ = read_csv(val)
-inputs = (q[:8].long() + 1).int()
-ids = torch.zeros(inputs.shape[0], dtype=torch.int32)
+if val.endswith(".safetensors"):  # ARC: the first rows of a `trm train arc --export-data` file
+    data, _ = load_safetensors(val)
+    inputs, ids = data["train.inputs"][:8].int(), data["train.puzzle_identifiers"][:8].int()
+else:  # Sudoku: validation CSV
+    q, _ = read_csv(val)
+    inputs = (q[:8].long() + 1).int()
+    ids = torch.zeros(inputs.shape[0], dtype=torch.int32)
 steps = min(4, c["halt_max_steps"])
 with tempfile.TemporaryDirectory() as tmp:
     in_path = os.path.join(tmp, "in.safetensors")  # int32 tensors: header written here

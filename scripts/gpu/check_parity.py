@@ -1,6 +1,7 @@
-"""Checks scripts/gpu/trm_torch.py against the official fixture sudoku_mlp: the ACT forward at steps 1-4 and the loss
-and every gradient of one training step. Run before trusting a GPU run: `python3 scripts/gpu/check_parity.py
-[FIXTURE_DIR]`; exits non-zero and names the tensor when one is off."""
+"""Checks scripts/gpu/trm_torch.py against an official fixture (sudoku_mlp, sudoku_att, arc_att): the ACT forward at
+steps 1-4 and the loss and every gradient of one training step. Run before trusting a GPU run:
+`python3 scripts/gpu/check_parity.py [FIXTURE_DIR]` (default: sudoku_mlp); exits non-zero and names the tensor when
+one is off."""
 import os
 import sys
 

@@ -1,7 +1,7 @@
-"""The official TRM (TinyRecursiveReasoningModel_ACTV1 + ACTLossHead, mlp_t variant) in PyTorch, for training larger
-Sudoku models on a GPU when one is lent (issue 8). Written from the official semantics that trm's C++ engine follows;
-tests: `python3 scripts/gpu/check_parity.py` matches it against ../shared/fixtures/official-trm/sudoku_mlp (forward at
-every ACT step and every gradient of a training step).
+"""The official TRM (TinyRecursiveReasoningModel_ACTV1 + ACTLossHead; mlp_t or attention with RoPE) in PyTorch, for
+training larger models on a GPU when one is lent (issue 8). Written from the official semantics that trm's C++ engine follows;
+tests: `python3 scripts/gpu/check_parity.py FIXTURE_DIR` matches it against ../shared/fixtures/official-trm/sudoku_mlp,
+sudoku_att and arc_att (forward at every ACT step and every gradient of a training step).
 
 Weights are written in trm's native safetensors format (official key names without the `_orig_mod.model.` prefix,
 config JSON in __metadata__), so `trm solve/eval --model` loads them unchanged.
@@ -57,17 +57,59 @@ class SwiGLU(nn.Module):
         return self.down_proj(F.silu(gate) * up)
 
 
-class Block(nn.Module):  # mlp_t block: MLP over the sequence axis, then over hidden; post-norm after each
+def rotate_half(x):
+    x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2:]
+    return torch.cat((-x2, x1), dim=-1)
+
+
+def rope_table(rows, head_dim, theta):  # official RotaryEmbedding: float32 angles t * inv_freq, [rows, head_dim]
+    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+    freqs = torch.outer(torch.arange(rows, dtype=torch.float32), inv_freq)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    return emb.cos(), emb.sin()
+
+
+class Attention(nn.Module):  # non-causal multi-head attention, RoPE on q and k (rotate-half convention)
+    def __init__(self, c):
+        super().__init__()
+        self.heads, self.hd = c["num_heads"], c["hidden_size"] // c["num_heads"]
+        self.qkv_proj = Linear(c["hidden_size"], 3 * c["hidden_size"])
+        self.o_proj = Linear(c["hidden_size"], c["hidden_size"])
+
+    def forward(self, h, cos_sin):  # h [B, rows, hidden]
+        B, S, D = h.shape
+        qkv = self.qkv_proj(h).view(B, S, 3 * self.heads, self.hd)
+        q, k, v = qkv[:, :, :self.heads], qkv[:, :, self.heads:2 * self.heads], qkv[:, :, 2 * self.heads:]
+        if cos_sin is not None:
+            cos, sin = cos_sin[0].unsqueeze(-2), cos_sin[1].unsqueeze(-2)
+            dtype = q.dtype
+            q, k = q.to(cos.dtype), k.to(cos.dtype)
+            q, k = (q * cos + rotate_half(q) * sin).to(dtype), (k * cos + rotate_half(k) * sin).to(dtype)
+        q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # [B, heads, rows, hd]
+        if hasattr(F, "scaled_dot_product_attention"):
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=False)
+        else:  # torch 1.x
+            out = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(self.hd), dim=-1) @ v
+        return self.o_proj(out.transpose(1, 2).reshape(B, S, D))
+
+
+class Block(nn.Module):  # post-norm: attention (or the mlp_t MLP over the sequence axis), then the channel MLP
     def __init__(self, c, rows):
         super().__init__()
         self.eps = c["rms_norm_eps"]
-        self.mlp_t = SwiGLU(rows, c["expansion"])
+        if c["mlp_t"]:
+            self.mlp_t = SwiGLU(rows, c["expansion"])
+        else:
+            self.self_attn = Attention(c)
         self.mlp = SwiGLU(c["hidden_size"], c["expansion"])
 
-    def forward(self, h):  # h [B, rows, hidden]
-        t = h.transpose(1, 2)
-        t = rms_norm(t + self.mlp_t(t), self.eps)  # RMS over the sequence axis, per hidden channel
-        h = t.transpose(1, 2)
+    def forward(self, h, cos_sin=None):  # h [B, rows, hidden]
+        if hasattr(self, "mlp_t"):
+            t = h.transpose(1, 2)
+            t = rms_norm(t + self.mlp_t(t), self.eps)  # RMS over the sequence axis, per hidden channel
+            h = t.transpose(1, 2)
+        else:
+            h = rms_norm(h + self.self_attn(h, cos_sin), self.eps)
         return rms_norm(h + self.mlp(h), self.eps)
 
 
@@ -76,10 +118,10 @@ class ReasoningModule(nn.Module):
         super().__init__()
         self.layers = nn.ModuleList([Block(c, rows) for _ in range(c["L_layers"])])
 
-    def forward(self, h, injection):
+    def forward(self, h, injection, cos_sin=None):
         h = h + injection
         for layer in self.layers:
-            h = layer(h)
+            h = layer(h, cos_sin)
         return h
 
 
@@ -98,7 +140,7 @@ class PuzzleEmbedding(nn.Module):  # trained by sign-SGD (see Trainer), zero-ini
 class Inner(nn.Module):
     def __init__(self, c):
         super().__init__()
-        assert c["mlp_t"] and c["pos_encodings"] == "none", "only the mlp_t variant without positions is implemented"
+        assert c["pos_encodings"] in ("none", "rope"), "learned position embeddings are not implemented here"
         self.c = c
         d = c["hidden_size"]
         self.P = c["puzzle_emb_len"] or -(c["puzzle_emb_ndim"] // -d)
@@ -113,6 +155,10 @@ class Inner(nn.Module):
         if c["puzzle_emb_ndim"] > 0:
             self.puzzle_emb = PuzzleEmbedding(c["num_puzzle_identifiers"], c["puzzle_emb_ndim"])
         self.L_level = ReasoningModule(c, self.rows)
+        if c["pos_encodings"] == "rope":
+            cos, sin = rope_table(self.rows, d // c["num_heads"], c["rope_theta"])
+            self.register_buffer("rope_cos", cos, persistent=False)
+            self.register_buffer("rope_sin", sin, persistent=False)
         self.register_buffer("H_init", trunc_normal_(torch.empty(d), 1.0))
         self.register_buffer("L_init", trunc_normal_(torch.empty(d), 1.0))
 
@@ -127,15 +173,16 @@ class Inner(nn.Module):
 
     def forward(self, z_H, z_L, inputs, ids):
         x = self.input_embeddings(inputs, ids)
+        cs = (self.rope_cos, self.rope_sin) if hasattr(self, "rope_cos") else None
         H, L = self.c["H_cycles"], self.c["L_cycles"]
         with torch.no_grad():  # only the last H cycle carries gradients
             for _ in range(H - 1):
                 for _ in range(L):
-                    z_L = self.L_level(z_L, z_H + x)
-                z_H = self.L_level(z_H, z_L)
+                    z_L = self.L_level(z_L, z_H + x, cs)
+                z_H = self.L_level(z_H, z_L, cs)
         for _ in range(L):
-            z_L = self.L_level(z_L, z_H + x)
-        z_H = self.L_level(z_H, z_L)
+            z_L = self.L_level(z_L, z_H + x, cs)
+        z_H = self.L_level(z_H, z_L, cs)
         logits = self.lm_head(z_H)[:, self.P:]
         q = self.q_head(z_H[:, 0]).float()
         return z_H.detach(), z_L.detach(), logits, q[..., 0], q[..., 1]
