@@ -35,16 +35,21 @@ if [ -f models/maze.safetensors ]; then
   "$trm" solve maze examples/maze_small.txt 2>&1 | grep -E "^ +[0-9]+ +examples/" || true
 fi
 arc=${ARC_DIR:-../shared/data/arc}
-if [ -f models/arc.safetensors ] && [ -d "$arc" ]; then
-  echo "== arc: ARC-AGI-1 evaluation tasks that fit the 10x10 canvas (demonstrations trained on, test pairs held out)"
-  "$trm" eval arc --model models/arc.safetensors --challenges "$arc/arc-agi_evaluation_challenges.json" \
+arc_evals() {  # model file; ConceptARC tasks adapted at test time (0 = all 39; ~56 s each with the GPU model)
+  local model=$1 tta_limit=$2
+  echo "== $model: ARC-AGI-1 evaluation tasks that fit the 10x10 canvas (demonstrations trained on, test pairs held out)"
+  "$trm" eval arc --model "$model" --challenges "$arc/arc-agi_evaluation_challenges.json" \
     --solutions "$arc/arc-agi_evaluation_solutions.json" --num-aug 20
-  echo "== arc: ARC-AGI-1 training tasks that fit (demonstrations trained on, test pairs held out)"
-  "$trm" eval arc --model models/arc.safetensors --challenges "$arc/arc-agi_training_challenges.json" \
+  echo "== $model: ARC-AGI-1 training tasks that fit (demonstrations trained on, test pairs held out)"
+  "$trm" eval arc --model "$model" --challenges "$arc/arc-agi_training_challenges.json" \
     --solutions "$arc/arc-agi_training_solutions.json" --num-aug 20
-  echo "== arc: unseen ConceptARC tasks, with test-time adaptation (100 steps) and without (blank embedding)"
-  for steps in 100 0; do
-    "$trm" eval arc --model models/arc.safetensors --challenges "$arc/arc-agi_concept_challenges.json" \
-      --solutions "$arc/arc-agi_concept_solutions.json" --num-aug 8 --adapt-steps $steps
-  done
+  echo "== $model: unseen ConceptARC tasks, with test-time adaptation (100 steps; first $tta_limit tasks) and without"
+  "$trm" eval arc --model "$model" --challenges "$arc/arc-agi_concept_challenges.json" \
+    --solutions "$arc/arc-agi_concept_solutions.json" --num-aug 8 --adapt-steps 100 --limit "$tta_limit"
+  "$trm" eval arc --model "$model" --challenges "$arc/arc-agi_concept_challenges.json" \
+    --solutions "$arc/arc-agi_concept_solutions.json" --num-aug 8 --adapt-steps 0
+}
+if [ -d "$arc" ]; then
+  [ -f models/arc.safetensors ] && arc_evals models/arc.safetensors 20
+  [ -f models/arc-cpu.safetensors ] && arc_evals models/arc-cpu.safetensors 0
 fi

@@ -2,14 +2,15 @@
 # `make models`: the recipes of the shipped models (models/README.md). Each run is seeded and resumable: the
 # training state lives in models/train-state/<name>.state.safetensors (committed, so a later session continues the
 # shipped run: rerun the script and it resumes). Delete that file to train from scratch.
-# These are the CPU recipes, runnable on any machine. models/sudoku.safetensors itself comes from the GPU recipe
-# (scripts/gpu/sudoku-gpu-recipe.sh); the CPU Sudoku recipe here writes models/sudoku-cpu.safetensors.
-# Usage: scripts/train-models.sh [build/trm] [sudoku-cpu|maze|arc ...]
+# These are the CPU recipes, runnable on any machine. models/sudoku.safetensors and models/arc.safetensors come from
+# the GPU recipes (scripts/gpu/*-gpu-recipe.sh); the CPU recipes here write models/sudoku-cpu.safetensors and
+# models/arc-cpu.safetensors.
+# Usage: scripts/train-models.sh [build/trm] [sudoku-cpu|maze|arc-cpu ...]
 set -euo pipefail
 trm=${1:-build/trm}; shift || true
 cd "$(dirname "$0")/.."
 mkdir -p runs
-want=${*:-sudoku-cpu maze arc}
+want=${*:-sudoku-cpu maze arc-cpu}
 
 run() {  # name, then trm train arguments
   local name=$1; shift
@@ -37,17 +38,17 @@ for m in $want; do
         "$trm" generate maze --size "$size" --min-path "$path" --count "$count" --seed 9001 -o "runs/maze-val$size.txt"; done
       python3 scripts/calibrate-halt.py maze models/maze.safetensors runs/maze-val9.txt,runs/maze-val7.txt,runs/maze-val5.txt \
         --trm "$trm" --max-steps 8 --write models/maze.safetensors ;;
-    arc)
+    arc-cpu|arc)
       # demonstrations of the ARC-AGI-1 training and evaluation tasks that fit a 10x10 canvas, 21 copies each (the
       # challenges files carry no test outputs, so no test pair is trained on); the evaluation tasks' test pairs
       # are the held-out set. Puzzle-embedding weight decay stays at
       # the trainer's default 1.0 (the official ARC config uses 0.1), as in the shipped run.
       arc=${ARC_DIR:-../shared/data/arc}
-      run arc arc --data "$arc/arc-agi_training_challenges.json" --arc-eval "$arc/arc-agi_evaluation_challenges.json" \
+      run arc-cpu arc --data "$arc/arc-agi_training_challenges.json" --arc-eval "$arc/arc-agi_evaluation_challenges.json" \
         --arc-eval-solutions "$arc/arc-agi_evaluation_solutions.json" \
         --grid 10 --num-aug 20 --hidden 64 --heads 4 --mlp-t false --pos rope --H-cycles 2 --L-cycles 2 \
         --halt-max-steps 4 --puzzle-emb-ndim 64 --batch 32 --lr 1e-3 --puzzle-emb-lr 1e-2 --warmup 100 \
         --weight-decay 0.1 --steps 40000 --eval-every 1000 --eval-count 256 --save-every 200 --seed 1 ;;
-    *) echo "unknown model '$m' (sudoku-cpu, maze, arc; models/sudoku.safetensors: scripts/gpu/sudoku-gpu-recipe.sh)" >&2; exit 2 ;;
+    *) echo "unknown model '$m' (sudoku-cpu, maze, arc-cpu; models/sudoku and arc: scripts/gpu/)" >&2; exit 2 ;;
   esac
 done
