@@ -60,16 +60,27 @@ static std::unique_ptr<DataSource> make_source(const TrainJobOptions& o, int gri
     fail("unknown domain");
 }
 
+// The config of a new run: the options' architecture with the domain's fields; ARC builds its data here (into src)
+// because the identifiers come from it.
+static Config new_run_config(const TrainJobOptions& o, std::unique_ptr<DataSource>& src) {
+    Config c = o.model;
+    const int grid = o.grid > 0 ? o.grid : (o.domain == DomainKind::Maze ? 15 : 30);
+    apply_domain(c, o.domain, grid);
+    if (o.domain == DomainKind::Arc) {
+        src = make_source(o, grid, 0);
+        const auto& ids = static_cast<ArcSource&>(*src).splits.train.identifiers;
+        c.identifiers = ids;
+        c.num_puzzle_identifiers = int(ids.size());
+    }
+    c.validate();
+    return c;
+}
+
 void export_arc_data(const TrainJobOptions& o, const std::string& path) {
     if (o.domain != DomainKind::Arc) fail("--export-data: only ARC training data can be exported");
-    Config c = o.model;
-    const int grid = o.grid > 0 ? o.grid : 30;
-    apply_domain(c, o.domain, grid);
-    auto src = make_source(o, grid, 0);
+    std::unique_ptr<DataSource> src;
+    const Config c = new_run_config(o, src);
     const ArcSplits& s = static_cast<ArcSource&>(*src).splits;
-    c.identifiers = s.train.identifiers;
-    c.num_puzzle_identifiers = int(c.identifiers.size());
-    c.validate();
     TensorFile f;
     for (auto [name, d] : {std::pair<const char*, const ArcDataset*>{"train", &s.train}, {"test", &s.test}}) {
         const int64_t n = int64_t(d->size()), S = d->seq_len();
@@ -96,17 +107,7 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
         if (std::filesystem::exists(state))
             throw Error(fmt::format("{}: a training state already exists", state),
                         "pass --resume to continue it, or remove it to start over");
-        Config c = o.model;
-        const int grid = o.grid > 0 ? o.grid : (o.domain == DomainKind::Maze ? 15 : 30);
-        apply_domain(c, o.domain, grid);
-        if (o.domain == DomainKind::Arc) {
-            src = make_source(o, grid, 0);
-            const auto& ids = static_cast<ArcSource&>(*src).splits.train.identifiers;
-            c.identifiers = ids;
-            c.num_puzzle_identifiers = int(ids.size());
-        }
-        c.validate();
-        Model m(c);
+        Model m(new_run_config(o, src));
         init_weights(m, o.train.seed);
         TrainOptions to = o.train;
         to.optim.total_steps = o.cosine_steps > 0 ? o.cosine_steps : o.steps;
