@@ -253,6 +253,21 @@ expect_rc 0 "eval arc small canvas" -- "$TRM" eval arc -m "$tmp/arc2b.safetensor
     --challenges tests/data/arc/tasks_small.json --solutions tests/data/arc/solutions_small.json --format json
 pyjson "x=lines[0]; assert x['canvas']==2 and x['tasks']==1 and x['tasks_larger_than_canvas']==1 \
     and [t['task'] for t in x['per_task']]==['aaaa0001'], x" && ok || fail "eval arc: tasks larger than the canvas"
+# --export-data writes what that training drew from: the same identifiers as the trained model, the test pair x 3
+expect_rc 0 "export arc data" -- "$TRM" train arc "${arc_tiny[@]}" --arc-eval-solutions "$tmp/arc_eval_solutions.json" \
+    --export-data "$tmp/arc_data.safetensors"
+python3 - "$tmp/arc_data.safetensors" "$tmp/arc2b.safetensors" <<'PY' && ok || fail "export arc data: contents"
+import json, struct, sys
+def header(p):
+    b = open(p, 'rb').read(); n = struct.unpack('<Q', b[:8])[0]; return json.loads(b[8:8 + n])
+d, m = header(sys.argv[1]), header(sys.argv[2])
+cd, cm = (json.loads(h['__metadata__']['trm_config']) for h in (d, m))
+assert cd['identifiers'] == cm['identifiers'] and len(cd['identifiers']) > 1, (cd['identifiers'], cm['identifiers'])
+n = d['train.inputs']['shape'][0]
+assert n > 0 and d['train.inputs']['shape'] == d['train.labels']['shape'] == [n, 4], d
+assert d['train.puzzle_identifiers']['shape'] == [n] and d['test.inputs']['shape'] == [3, 4], d
+PY
+expect_rc 1 "export is ARC only" -- "$TRM" train sudoku --export-data "$tmp/x.safetensors"
 
 # ---- help with worked examples ---------------------------------------------------------------------------------
 for cmd in "solve" "eval sudoku" "eval maze" "eval arc" "generate sudoku" "generate maze"; do
