@@ -60,6 +60,30 @@ Forward::Forward(const Model& m, int mb) : model(&m), max_batch(mb) {
     q.resize(size_t(mb) * 2);
     const int shards = shard_count(mb), rows = max_shard_rows(mb);
     for (int i = 0; i < shards; i++) scratch.emplace_back(c, rows);
+    pack_weights();
+}
+
+void Forward::pack_weights() {
+    if (!fast_gemm_compiled()) return;
+    const Config& c = model->cfg();
+    Dims d(c, 1);
+    auto w = model->view();
+    packed.resize(w.blocks.size());
+    for (size_t l = 0; l < w.blocks.size(); l++) {
+        const auto& bw = w.blocks[l];
+        PackedBlock& p = packed[l];
+        if (c.mlp_t) {
+            p.t_gate_up.resize(packed_a_floats(2 * d.It, d.L));
+            pack_a(p.t_gate_up.data(), bw.mlp_t_gate_up, d.L, false, 2 * d.It, d.L);
+            p.t_down.resize(packed_a_floats(d.L, d.It));
+            pack_a(p.t_down.data(), bw.mlp_t_down, d.It, false, d.L, d.It);
+        } else {
+            p.qkv.pack(bw.qkv, d.D, 3 * d.D, false);
+            p.o.pack(bw.o, d.D, d.D, false);
+        }
+        p.gate_up.pack(bw.gate_up, d.D, 2 * d.I, true);
+        p.down.pack(bw.down, d.I, d.D, false);
+    }
 }
 
 size_t Forward::bytes() const {
@@ -101,8 +125,9 @@ void embed_forward(float* out, const ModelView<const float>& w, const Config& c,
 //   mlp_t:  h = rms_norm((h^T + mlp_t(h^T)))^T   (norm over the sequence axis)
 //   else :  h = rms_norm(h + self_attn(h))
 //           h = rms_norm(h + mlp(h))
-void block_forward(const BlockView<const float>& w, float* hs, int B, const Dims& d, const Config& c,
-                   const float* cos, const float* sin, BlockCache& k) {
+void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float* hs, int B, const Dims& d,
+                   const Config& c, const float* cos, const float* sin, BlockCache& k, const Team& team) {
+    TRM_CHECK(team.T == 1 || (pk && c.mlp_t && !k.training));  // teams split only the packed mlp_t inference
     const size_t R = size_t(B) * d.L;
     const int D = d.D;
     if (k.training) std::memcpy(k.x, hs, R * D * sizeof(float));
@@ -110,31 +135,76 @@ void block_forward(const BlockView<const float>& w, float* hs, int B, const Dims
     if (c.mlp_t) {
         // Per puzzle b: x_b [L, D]; G = Wgu [2It, L] @ x_b -> [2It, D] (gate rows | up rows);
         // A = silu(G_gate) * G_up [It, D]; O = Wd [L, It] @ A [It, D]; y = rms_cols(x_b + O).
-        for (int b = 0; b < B; b++) {
+        // Every column is independent here, so a team splits the D columns.
+        team.sync();
+        const auto [c0, c1] = team.part(D, kNR);
+        const int nc = c1 - c0;
+        float* xp = pk ? gemm_workspace(1, packed_b_floats(std::max(d.L, d.It), D)) : nullptr;
+        for (int b = 0; b < B && nc > 0; b++) {
             const float* xb = hs + size_t(b) * d.L * D;
             float* gu = k.t_gu + (k.training ? size_t(b) * 2 * d.It * D : 0);
             float* act = k.t_act + (k.training ? size_t(b) * d.It * D : 0);
-            gemm(false, false, 2 * d.It, D, d.L, 1.0f, w.mlp_t_gate_up, d.L, xb, D, 0.0f, gu, D);
-            swiglu_rows_forward(act, gu, d.It, D);
             float* yb = h1 + size_t(b) * d.L * D;
-            if (yb != xb) std::memcpy(yb, xb, size_t(d.L) * D * sizeof(float));
-            gemm(false, false, d.L, D, d.It, 1.0f, w.mlp_t_down, d.It, act, D, 1.0f, yb, D);
-            rmsnorm_cols_forward(yb, k.rms1 + (k.training ? size_t(b) * D : 0), yb, d.L, D, c.rms_norm_eps);
+            float* rms = k.rms1 + (k.training ? size_t(b) * D : 0);
+            if (yb != xb) std::memcpy(yb, xb, size_t(d.L) * D * sizeof(float));  // training: solo team
+            if (pk) {
+                pack_b(xp, xb + c0, D, false, d.L, nc);
+                gemm_packed(2 * d.It, nc, d.L, pk->t_gate_up.data(), xp, gu + c0, D, Epilogue::Store);
+                swiglu_rows_forward(act + c0, gu + c0, d.It, nc, D);
+                pack_b(xp, act + c0, D, false, d.It, nc);
+                gemm_packed(d.L, nc, d.It, pk->t_down.data(), xp, yb + c0, D, Epilogue::Add);
+                rmsnorm_cols_forward(yb + c0, rms + c0, yb + c0, d.L, nc, c.rms_norm_eps, D);
+            } else {
+                gemm(false, false, 2 * d.It, D, d.L, 1.0f, w.mlp_t_gate_up, d.L, xb, D, 0.0f, gu, D);
+                swiglu_rows_forward(act, gu, d.It, D);
+                gemm(false, false, d.L, D, d.It, 1.0f, w.mlp_t_down, d.It, act, D, 1.0f, yb, D);
+                rmsnorm_cols_forward(yb, rms, yb, d.L, D, c.rms_norm_eps);
+            }
         }
+        team.sync();
     } else {
-        linear_forward(k.qkv, hs, w.qkv, int(R), D, 3 * D);
+        if (pk) linear_packed(k.qkv, hs, int(R), pk->qkv, Epilogue::Store);
+        else linear_forward(k.qkv, hs, w.qkv, int(R), D, 3 * D);
         if (cos) rope_forward(k.qkv, cos, sin, int(R), d.L, d.H, d.hd);
         attention_forward(k.att, k.probs, k.qkv, B, d.L, d.H, d.hd, k.training);
         if (h1 != hs) std::memcpy(h1, hs, R * D * sizeof(float));
-        linear_forward(h1, k.att, w.o, int(R), D, D, /*accumulate=*/true);
+        if (pk) linear_packed(h1, k.att, int(R), pk->o, Epilogue::Add);
+        else linear_forward(h1, k.att, w.o, int(R), D, D, /*accumulate=*/true);
         rmsnorm_forward(h1, k.rms1, h1, int(R), D, c.rms_norm_eps);
     }
     float* h2 = k.training ? k.h2 : hs;
-    linear_forward(k.gu, h1, w.gate_up, int(R), D, 2 * d.I);
-    swiglu_forward(k.act, k.gu, int(R), d.I);
     if (h2 != h1) std::memcpy(h2, h1, R * D * sizeof(float));
-    linear_forward(h2, k.act, w.down, int(R), d.I, D, /*accumulate=*/true);
-    rmsnorm_forward(h2, k.rms2, h2, int(R), D, c.rms_norm_eps);
+    if (pk && team.T > 1) {
+        // A team splits columns: its own act columns (and gate_up panels), then its own output columns of down
+        // (and down panels), so each thread streams only its share of the weights; rows get the norm.
+        const auto [i0, i1] = team.part(d.I, kNR / 2);
+        linear_packed(k.act, h1, int(R), pk->gate_up, Epilogue::SwiGLU, nullptr, i0, i1);
+        team.sync();
+        const auto [d0, d1] = team.part(D, kNR);
+        linear_packed(h2, k.act, int(R), pk->down, Epilogue::Add, nullptr, d0, d1);
+        team.sync();
+        const auto [r0, r1] = team.part(int(R), kMR);
+        rmsnorm_forward(h2 + size_t(r0) * D, k.rms2 + r0, h2 + size_t(r0) * D, r1 - r0, D, c.rms_norm_eps);
+    } else if (pk) {
+        // gate_up with SwiGLU fused, down and the norm on chunks of rows, so gu never exists in inference and
+        // each chunk's act stays in L2 between the two products.
+        const auto [r_begin, r_end] = team.part(int(R), kMR);
+        const int chunk = row_chunk(r_end - r_begin);
+        for (int r0 = r_begin; r0 < r_end; r0 += chunk) {
+            const int n = std::min(chunk, r_end - r0);
+            float* act = k.act + size_t(r0) * d.I;
+            float* h = h2 + size_t(r0) * D;
+            linear_packed(act, h1 + size_t(r0) * D, n, pk->gate_up, Epilogue::SwiGLU,
+                          k.training ? k.gu + size_t(r0) * 2 * d.I : nullptr);
+            linear_packed(h, act, n, pk->down, Epilogue::Add);
+            rmsnorm_forward(h, k.rms2 + r0, h, n, D, c.rms_norm_eps);
+        }
+    } else {
+        linear_forward(k.gu, h1, w.gate_up, int(R), D, 2 * d.I);
+        swiglu_forward(k.act, k.gu, int(R), d.I);
+        linear_forward(h2, k.act, w.down, int(R), d.I, D, /*accumulate=*/true);
+        rmsnorm_forward(h2, k.rms2, h2, int(R), D, c.rms_norm_eps);
+    }
     if (h2 != hs) std::memcpy(hs, h2, R * D * sizeof(float));
 }
 
@@ -177,13 +247,13 @@ void Forward::step(int B, const std::function<void(int)>& on_cycle) {
     if (on_cycle) on_cycle(H - 1);
 }
 
-void Forward::cycle_rows(int b0, int b1, Scratch& s) {
+void Forward::cycle_rows(int b0, int b1, Scratch& s, const Team& team) {
     const Config& c = model->cfg();
     const int B = b1 - b0;
     TRM_CHECK(B <= s.rows);
     Dims d(c, B);
     auto w = model->view();
-    const size_t n = d.R() * d.D, off = size_t(b0) * d.L * d.D;
+    const size_t off = size_t(b0) * d.L * d.D;
     float* zH = z_H.data() + off;
     float* zL = z_L.data() + off;
     float* in = inj.data() + off;
@@ -191,12 +261,16 @@ void Forward::cycle_rows(int b0, int b1, Scratch& s) {
     BlockCache k = s.cache();
     const float* cs = cos.empty() ? nullptr : cos.data();
     const float* sn = sin.empty() ? nullptr : sin.data();
+    // Element-wise passes take the same row slice as the blocks' row-wise work, so they need no barrier.
+    const auto [r0, r1] = team.part(int(d.R()), kMR);
+    const size_t e0 = size_t(r0) * d.D, en = size_t(r1 - r0) * d.D;
     auto net = [&](float* h, const float* injection) {  // ReasoningModule: h = layers(h + injection)
-        add_inplace(h, injection, n);
-        for (auto& bw : w.blocks) block_forward(bw, h, B, d, c, cs, sn, k);
+        add_inplace(h + e0, injection + e0, en);
+        for (size_t l = 0; l < w.blocks.size(); l++)
+            block_forward(w.blocks[l], packed.empty() ? nullptr : &packed[l], h, B, d, c, cs, sn, k, team);
     };
     for (int lc = 0; lc < c.L_cycles; lc++) {
-        add_into(in, zH, xx, n);  // z_L = L_level(z_L, z_H + input_embeddings)
+        add_into(in + e0, zH + e0, xx + e0, en);  // z_L = L_level(z_L, z_H + input_embeddings)
         net(zL, in);
     }
     net(zH, zL);                  // z_H = L_level(z_H, z_L)
@@ -205,14 +279,19 @@ void Forward::cycle_rows(int b0, int b1, Scratch& s) {
 void Forward::run_cycles(int B, int cycles, const std::function<void(int)>& on_cycle) {
     TRM_CHECK(B <= max_batch);
     const Config& c = model->cfg();
+    // Fewer puzzles than threads (one at a time): the threads work on every operation together; this needs the
+    // packed mlp_t path, else OpenBLAS threads each product of the single shard.
+    const bool team = shard_count(B) < num_threads() && !packed.empty() && c.mlp_t;
+    auto run = [&](int n) {
+        if (team) parallel_team([&](const Team& t) { for (int hc = 0; hc < n; hc++) cycle_rows(0, B, scratch[0], t); });
+        else parallel_shards(B, [&](int b0, int b1, int k) { for (int hc = 0; hc < n; hc++) cycle_rows(b0, b1, scratch[k]); });
+    };
     if (!on_cycle) {  // whole recursion inside one parallel region
-        parallel_shards(B, [&](int b0, int b1, int k) {
-            for (int hc = 0; hc < cycles; hc++) cycle_rows(b0, b1, scratch[k]);
-        });
+        run(cycles);
         return;
     }
     for (int hc = 0; hc < cycles; hc++) {
-        parallel_shards(B, [&](int b0, int b1, int k) { cycle_rows(b0, b1, scratch[k]); });
+        run(1);
         if (hc + 1 < c.H_cycles) { heads(B); on_cycle(hc); }
     }
 }

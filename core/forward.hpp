@@ -13,6 +13,8 @@
 #include <functional>
 #include <vector>
 
+#include "core/gemm.hpp"
+#include "core/parallel.hpp"
 #include "core/weights.hpp"
 
 namespace trm {
@@ -33,6 +35,12 @@ struct BlockCache {
     float* h2 = nullptr;     // [R, D] block output (training only; inference works in place)
     float* rms2 = nullptr;   // [R]
     bool training = false;
+};
+
+// A block's weights packed once for trm's own gemm (core/gemm.hpp); empty where the block has no such weight.
+struct PackedBlock {
+    PackedLinear qkv, o, gate_up, down;    // B operands of x @ w^T (gate_up packed for the fused SwiGLU)
+    std::vector<float> t_gate_up, t_down;  // mlp_t weights as A operands: [2It, L] and [L, It]
 };
 
 // Sizes of everything, derived from the config.
@@ -61,8 +69,11 @@ struct Forward {
     std::vector<float> logits;       // [B, S, V]
     std::vector<float> q;            // [B, 2] (q_halt, q_continue)
     std::vector<Scratch> scratch;    // one per shard
+    std::vector<PackedBlock> packed; // per block, when trm's gemm is compiled for this CPU (else empty: OpenBLAS)
 
     Forward(const Model& m, int max_batch);
+    // Re-packs the model's weights for the gemm: call after the weights change (training does, every step).
+    void pack_weights();
     size_t bytes() const;  // activation memory held
 
     // x[b] = input embeddings of (tokens[b, :S], puzzle_ids[b]) for b < B.
@@ -76,15 +87,17 @@ struct Forward {
     void run_cycles(int B, int cycles, const std::function<void(int)>& on_cycle = {});
     // Decodes z_H rows into logits [B, S, V] and q [B, 2] (also done by step()).
     void heads(int B);
-    // One H cycle on rows [b0, b1) with the given scratch.
-    void cycle_rows(int b0, int b1, Scratch& s);
+    // One H cycle on rows [b0, b1) with the given scratch; a team shares the work of the same rows.
+    void cycle_rows(int b0, int b1, Scratch& s, const Team& team = Team{});
     // Moves row `from` to row `to` (x, carry): used to compact the batch when rows halt.
     void move_row(int to, int from);
 };
 
 // ---- building blocks shared with training ----
-void block_forward(const BlockView<const float>& w, float* hs, int B, const Dims& d, const Config& c,
-                   const float* cos, const float* sin, BlockCache& cache);
+// pk: the same block's packed weights (Forward::packed), or null to run the products through OpenBLAS.
+// team: threads sharing this call (packed mlp_t inference only); each takes its columns / rows of the work.
+void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float* hs, int B, const Dims& d,
+                   const Config& c, const float* cos, const float* sin, BlockCache& cache, const Team& team = Team{});
 // input embeddings: out [B, L, D]
 void embed_forward(float* out, const ModelView<const float>& w, const Config& c, const int32_t* tokens,
                    const int32_t* puzzle_ids, int B);

@@ -86,17 +86,18 @@ static float* thread_scratch(size_t n) {
     return buf.data();
 }
 
-void rmsnorm_cols_forward(float* out, float* inv_rms, const float* inp, int n, int m, float eps) {
+void rmsnorm_cols_forward(float* out, float* inv_rms, const float* inp, int n, int m, float eps, int ld) {
+    if (ld == 0) ld = m;
     float* ss = thread_scratch(size_t(m));
     std::fill(ss, ss + m, 0.0f);
     for (int i = 0; i < n; i++) {
-        const float* x = inp + size_t(i) * m;
+        const float* x = inp + size_t(i) * ld;
         for (int j = 0; j < m; j++) ss[j] += x[j] * x[j];
     }
     for (int j = 0; j < m; j++) ss[j] = 1.0f / std::sqrt(ss[j] / float(n) + eps);
     for (int i = 0; i < n; i++) {
-        const float* x = inp + size_t(i) * m;
-        float* y = out + size_t(i) * m;
+        const float* x = inp + size_t(i) * ld;
+        float* y = out + size_t(i) * ld;
         for (int j = 0; j < m; j++) y[j] = x[j] * ss[j];
     }
     if (inv_rms) std::memcpy(inv_rms, ss, size_t(m) * sizeof(float));
@@ -123,7 +124,6 @@ void rmsnorm_cols_backward(float* dinp, const float* dout, const float* out, con
 }
 
 // ---- SwiGLU ----
-static inline float silu(float g) { return g * sigmoid_fast(g); }
 static inline void swiglu_grad(float g, float u, float dy, float* dg, float* du) {
     const float s = sigmoid_fast(g);
     *du = dy * g * s;
@@ -152,12 +152,22 @@ void swiglu_backward(float* dgu, const float* dout, const float* gu, int rows, i
     }
 }
 
-void swiglu_rows_forward(float* out, const float* gu, int I, int cols) {
-    const size_t n = size_t(I) * cols;
-    const float* g = gu;
-    const float* u = gu + n;
+void swiglu_rows_forward(float* out, const float* gu, int I, int cols, int ld) {
+    if (ld == 0 || ld == cols) {
+        const size_t n = size_t(I) * cols;
+        const float* g = gu;
+        const float* u = gu + n;
 #pragma omp simd
-    for (size_t k = 0; k < n; k++) out[k] = silu(g[k]) * u[k];
+        for (size_t k = 0; k < n; k++) out[k] = silu(g[k]) * u[k];
+        return;
+    }
+    for (int i = 0; i < I; i++) {
+        const float* g = gu + size_t(i) * ld;
+        const float* u = gu + size_t(I + i) * ld;
+        float* y = out + size_t(i) * ld;
+#pragma omp simd
+        for (int j = 0; j < cols; j++) y[j] = silu(g[j]) * u[j];
+    }
 }
 
 void swiglu_rows_backward(float* dgu, const float* dout, const float* gu, int I, int cols) {

@@ -30,15 +30,16 @@ void rmsnorm_forward(float* out, float* inv_rms, const float* inp, int rows, int
 void rmsnorm_backward(float* dinp, const float* dout, const float* out, const float* inv_rms, int rows, int dim, bool overwrite);
 
 // RMSNorm over axis 0 of each [n, m] matrix (the mlp_t post-norm over the sequence axis): columns are normalised.
-// inv_rms: [m].
-void rmsnorm_cols_forward(float* out, float* inv_rms, const float* inp, int n, int m, float eps);
+// inv_rms: [m]. ld: row stride of inp/out (0 = m), so a team can normalise its own columns of a wider matrix.
+void rmsnorm_cols_forward(float* out, float* inv_rms, const float* inp, int n, int m, float eps, int ld = 0);
 void rmsnorm_cols_backward(float* dinp, const float* dout, const float* out, const float* inv_rms, int n, int m, bool overwrite);
 
 // ---- SwiGLU activation: out[r, i] = silu(gu[r, i]) * gu[r, I + i]; gu is [rows, 2I] (gate | up) ----
 void swiglu_forward(float* out, const float* gu, int rows, int I);
 void swiglu_backward(float* dgu, const float* dout, const float* gu, int rows, int I);  // dgu overwritten
 // Same activation when gate and up are stacked along rows: gu is [2I, cols] (gate rows, then up rows); out [I, cols].
-void swiglu_rows_forward(float* out, const float* gu, int I, int cols);
+// ld: row stride of gu and out (0 = cols), for a slice of columns.
+void swiglu_rows_forward(float* out, const float* gu, int I, int cols, int ld = 0);
 void swiglu_rows_backward(float* dgu, const float* dout, const float* gu, int I, int cols);  // dgu overwritten
 
 // ---- RoPE (rotate-half convention) on the q and k parts of qkv [B*L, 3D] in place; cos/sin: [L, hd] ----

@@ -106,6 +106,50 @@ int max_shard_rows(int B) {
     return (B + s - 1) / s;
 }
 
+void SpinBarrier::wait() {
+    const unsigned gen = generation_.load(std::memory_order_acquire);
+    if (waiting_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_) {
+        waiting_.store(0, std::memory_order_relaxed);
+        generation_.fetch_add(1, std::memory_order_acq_rel);
+        return;
+    }
+    for (int spins = 0; generation_.load(std::memory_order_acquire) == gen; spins++) {
+        if (broken_.load(std::memory_order_acquire)) throw TeamAborted{};
+        if (spins > 4000) std::this_thread::yield();
+    }
+}
+
+std::pair<int, int> Team::part(int n, int unit) const {
+    const int units = (n + unit - 1) / unit;
+    const int per = units / T, extra = units % T;
+    const int u0 = t * per + std::min(t, extra), u1 = u0 + per + (t < extra ? 1 : 0);
+    return {std::min(n, u0 * unit), std::min(n, u1 * unit)};
+}
+
+void parallel_team(const std::function<void(const Team&)>& fn) {
+    const int T = num_threads();
+    if (T <= 1) {
+        fn(Team{});
+        return;
+    }
+    SpinBarrier barrier(T);
+    std::mutex mu;
+    std::exception_ptr first;  // the failure that aborted the team, not the TeamAborted it caused in the others
+    set_num_threads(1);
+    pool().run(T, [&](int k) {
+        try {
+            fn(Team{k, T, &barrier});
+        } catch (const TeamAborted&) {
+        } catch (...) {
+            std::lock_guard<std::mutex> l(mu);
+            if (!first) first = std::current_exception();
+            barrier.abort();
+        }
+    });
+    set_num_threads(g_threads);
+    if (first) std::rethrow_exception(first);
+}
+
 void parallel_shards(int B, const std::function<void(int, int, int)>& fn) {
     const int shards = shard_count(B);
     if (shards <= 1) {

@@ -2,8 +2,14 @@
 // contiguous shard of rows per core, each run start to finish with single-threaded BLAS: no synchronisation
 // inside a step, and element-wise work (norms, SwiGLU, softmax) runs on every core too. With one row, or one
 // thread, the whole batch runs on the calling thread with multi-threaded BLAS instead.
+//
+// Batches smaller than the thread count (one puzzle at a time) run as a Team instead: every thread takes a slice
+// of each operation (columns of a product, rows of an element-wise pass) and the threads meet at a spinning
+// barrier between operations that depend on each other's slices.
 #pragma once
+#include <atomic>
 #include <functional>
+#include <utility>
 
 namespace trm {
 
@@ -18,5 +24,36 @@ void parallel_shards(int B, const std::function<void(int b0, int b1, int shard)>
 // Shard count and the largest shard size parallel_shards will use for a batch of B rows.
 int shard_count(int B);
 int max_shard_rows(int B);
+
+// Barrier for the threads of one team: spins briefly (the team owns the cores), then yields. A member that fails
+// breaks it, so the others leave (throwing TeamAborted) instead of waiting forever.
+class SpinBarrier {
+public:
+    explicit SpinBarrier(int n) : n_(n) {}
+    void wait();
+    void abort() { broken_.store(true, std::memory_order_release); }
+
+private:
+    const int n_;
+    std::atomic<int> waiting_{0};
+    std::atomic<unsigned> generation_{0};
+    std::atomic<bool> broken_{false};
+};
+struct TeamAborted {};
+
+// Thread t of a team of T working on one operation at a time.
+struct Team {
+    int t = 0, T = 1;
+    SpinBarrier* barrier = nullptr;
+    void sync() const {
+        if (barrier) barrier->wait();
+    }
+    // This thread's slice [begin, end) of n items, split in whole units (the last unit may be partial).
+    std::pair<int, int> part(int n, int unit) const;
+};
+
+// Runs fn on every thread (num_threads() of them) as one team; the solo team when there is one thread.
+// If a member throws, the others are released and the first member's exception is rethrown here.
+void parallel_team(const std::function<void(const Team&)>& fn);
 
 }  // namespace trm

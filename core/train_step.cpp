@@ -102,6 +102,8 @@ StepMetrics TrainStep::forward_backward(double grad_scale, Rng& rng, float explo
 
     // ---- forward (each shard of rows independently) ----
     TRM_CHECK(max_shard_rows(B) <= fwd.scratch[0].rows);
+    fwd.pack_weights();  // the optimizer changed them since the last step
+    auto packed = [&](size_t l) { return fwd.packed.empty() ? nullptr : &fwd.packed[l]; };
     parallel_shards(B, [&](int b0, int b1, int k) {
         const int nb = b1 - b0;
         Dims ds(c, nb);
@@ -115,15 +117,15 @@ StepMetrics TrainStep::forward_backward(double grad_scale, Rng& rng, float explo
         for (int lc = 0; lc < c.L_cycles; lc++) {            // z_L = L_level(z_L, z_H + input_embeddings)
             add_inplace(z_L, z_H, n);
             add_inplace(z_L, x, n);
-            for (auto& bw : w.blocks) {
+            for (size_t l = 0; l < w.blocks.size(); l++) {
                 BlockCache kc = offset_cache(caches[app++], c, b0);
-                block_forward(bw, z_L, nb, ds, c, cs, sn, kc);
+                block_forward(w.blocks[l], packed(l), z_L, nb, ds, c, cs, sn, kc);
             }
         }
         add_inplace(z_H, z_L, n);                             // z_H = L_level(z_H, z_L)
-        for (auto& bw : w.blocks) {
+        for (size_t l = 0; l < w.blocks.size(); l++) {
             BlockCache kc = offset_cache(caches[app++], c, b0);
-            block_forward(bw, z_H, nb, ds, c, cs, sn, kc);
+            block_forward(w.blocks[l], packed(l), z_H, nb, ds, c, cs, sn, kc);
         }
         heads_forward(fwd.logits.data() + size_t(b0) * d.S * d.V, fwd.q.data() + size_t(b0) * 2, w, ds, z_H);
     });

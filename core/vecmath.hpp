@@ -33,4 +33,7 @@ inline float exp_fast(float x) {
 // 1 / (1 + exp(-x))
 inline float sigmoid_fast(float x) { return 1.0f / (1.0f + exp_fast(-x)); }
 
+// silu(g) = g * sigmoid(g), the SwiGLU gate
+inline float silu(float g) { return g * sigmoid_fast(g); }
+
 }  // namespace trm

@@ -7,6 +7,7 @@
 
 #include "core/act.hpp"
 #include "core/model_io.hpp"
+#include "core/parallel.hpp"
 #include "core/safetensors.hpp"
 
 using namespace trm;
@@ -66,6 +67,41 @@ TEST_CASE("native format round trip keeps parity") {
             fs::remove(path);
         }
     }
+}
+
+// One puzzle at a time, the threads share each puzzle's work (core/parallel.hpp's Team: columns of mlp_t and
+// of the products, rows of the norms); every row must still match its slice of the fixture.
+TEST_CASE("forward of one puzzle at a time (threads sharing the puzzle) matches the official fixtures") {
+    set_threads(2);  // a team of 2 even on a 1-core machine
+    for (auto v : kVariants) {
+        SUBCASE(v) {
+            Model m = load_model(std::string(kFixtures) + v + "/step_100");
+            TensorFile ref = read_safetensors(std::string(kFixtures) + v + "/forward.safetensors");
+            auto tokens64 = ref.at("inputs", v).to_i64();
+            auto ids64 = ref.at("puzzle_identifiers", v).to_i64();
+            const size_t B = ids64.size(), S = tokens64.size() / B;
+            double worst = 0;
+            int compared = 0;
+            for (size_t b = 0; b < B; b++) {
+                std::vector<int32_t> tokens(tokens64.begin() + b * S, tokens64.begin() + (b + 1) * S);
+                TensorFile got = debug_forward(m, tokens, {int32_t(ids64[b])}, 4);
+                for (auto& [name, t] : got.tensors) {
+                    if (!ref.has(name) || name == "inputs" || name == "puzzle_identifiers") continue;
+                    auto want = ref.tensors.at(name).to_f64(), have = t.to_f64();
+                    const size_t n = want.size() / B;
+                    REQUIRE_MESSAGE(have.size() == n, v << " " << name);
+                    double d = 0;
+                    for (size_t i = 0; i < n; i++) d = std::max(d, std::abs(have[i] - want[b * n + i]));
+                    CHECK_MESSAGE(d <= 5e-5, v << " row " << b << " " << name << ": max abs diff " << d);
+                    worst = std::max(worst, d);
+                    compared++;
+                }
+            }
+            CHECK(compared >= int(B) * 4 * 3);
+            MESSAGE(std::string(v) << ": one puzzle at a time, worst max abs diff " << worst);
+        }
+    }
+    set_threads(0);
 }
 
 // One official training step: losses within 1e-5 relative, every gradient within 1e-4 of its tensor's max |g|.

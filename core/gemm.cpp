@@ -1,0 +1,271 @@
+#include "core/gemm.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "core/vecmath.hpp"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace trm {
+
+namespace {
+
+// k block. Measured (trm bench, sudoku-mlp rows): one pass over K up to 2048 beats L1-sized blocks of 96-256,
+// whose partial sums cost more than the B sub-panel (K x kNR, <= 512 KiB) streaming from L2 saves.
+constexpr int kKC = 2048;
+constexpr int kMC = kRowChunk;
+
+static_assert(kNR % 32 == 0 && kMC % kMR == 0);
+
+// One finished tile t [MR][kNR] (row i valid for i < MR, columns < nvalid) goes to C as the epilogue says.
+template <int MR>
+inline void epilogue(const float (&t)[MR][kNR], float* c, int ldc, int nvalid, Epilogue e, float* gu, int ldgu,
+                     int I) {
+    if (e == Epilogue::SwiGLU) {
+        constexpr int H = kNR / 2;  // gate columns, then up columns of the same act columns
+        for (int i = 0; i < MR; i++) {
+            float* y = c + size_t(i) * ldc;
+#pragma omp simd
+            for (int j = 0; j < H; j++)
+                if (j < nvalid) y[j] = silu(t[i][j]) * t[i][H + j];
+            if (gu) {
+                float* g = gu + size_t(i) * ldgu;
+                for (int j = 0; j < nvalid; j++) { g[j] = t[i][j]; g[I + j] = t[i][H + j]; }
+            }
+        }
+        return;
+    }
+    for (int i = 0; i < MR; i++) {
+        float* y = c + size_t(i) * ldc;
+        if (e == Epilogue::Add) {
+#pragma omp simd
+            for (int j = 0; j < kNR; j++)
+                if (j < nvalid) y[j] += t[i][j];
+        } else {
+#pragma omp simd
+            for (int j = 0; j < kNR; j++)
+                if (j < nvalid) y[j] = t[i][j];
+        }
+    }
+}
+
+#if defined(__AVX512F__)
+// C tile [MR, kNR] from a [kc][kMR] and b [kc][kNR]: 4 vectors of B per k, one broadcast of A per row,
+// MR x 4 accumulators (24 of the 32 zmm registers at MR = 6).
+template <int MR>
+void kernel(int kc, const float* __restrict a, const float* __restrict b, const float* init, float* c, int ldc,
+            int nvalid, Epilogue e, float* gu, int ldgu, int I) {
+    constexpr int V = kNR / 16;
+    __m512 r[MR][V];
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < V; j++) r[i][j] = init ? _mm512_loadu_ps(init + i * kNR + 16 * j) : _mm512_setzero_ps();
+    for (int i = 0; i < MR; i++) _mm_prefetch(reinterpret_cast<const char*>(c + size_t(i) * ldc), _MM_HINT_T0);
+#pragma GCC unroll 2
+    for (int k = 0; k < kc; k++) {
+        __m512 bv[V];
+        for (int j = 0; j < V; j++) bv[j] = _mm512_loadu_ps(b + size_t(k) * kNR + 16 * j);
+        for (int i = 0; i < MR; i++) {
+            const __m512 av = _mm512_set1_ps(a[size_t(k) * kMR + i]);
+            for (int j = 0; j < V; j++) r[i][j] = _mm512_fmadd_ps(av, bv[j], r[i][j]);
+        }
+    }
+    if (e != Epilogue::SwiGLU) {  // the common path straight from registers, with masked edges
+        for (int j = 0; j < V; j++) {
+            const int n = std::clamp(nvalid - 16 * j, 0, 16);
+            const __mmask16 m = __mmask16((1u << n) - 1u);
+            if (!m) continue;
+            for (int i = 0; i < MR; i++) {
+                float* p = c + size_t(i) * ldc + 16 * j;
+                __m512 v = r[i][j];
+                if (e == Epilogue::Add) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, p));
+                _mm512_mask_storeu_ps(p, m, v);
+            }
+        }
+        return;
+    }
+    alignas(64) float t[MR][kNR];
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < V; j++) _mm512_store_ps(&t[i][16 * j], r[i][j]);
+    epilogue<MR>(t, c, ldc, nvalid, e, gu, ldgu, I);
+}
+#else
+template <int MR>
+void kernel(int kc, const float* __restrict a, const float* __restrict b, const float* init, float* c, int ldc,
+            int nvalid, Epilogue e, float* gu, int ldgu, int I) {
+    float t[MR][kNR] = {};
+    if (init)
+        for (int i = 0; i < MR; i++)
+            for (int j = 0; j < kNR; j++) t[i][j] = init[i * kNR + j];
+    for (int k = 0; k < kc; k++)
+        for (int i = 0; i < MR; i++) {
+            const float av = a[size_t(k) * kMR + i];
+#pragma omp simd
+            for (int j = 0; j < kNR; j++) t[i][j] += av * b[size_t(k) * kNR + j];
+        }
+    epilogue<MR>(t, c, ldc, nvalid, e, gu, ldgu, I);
+}
+#endif
+
+// kernel(kc, a, b, init, c, ldc, nvalid, e, gu, ldgu, I): the tile's sum over kc starts from init ([MR][kNR], the
+// partial sum of earlier k blocks) or from zero, and goes to c through the epilogue.
+using Kernel = void (*)(int, const float*, const float*, const float*, float*, int, int, Epilogue, float*, int, int);
+constexpr Kernel kKernels[kMR + 1] = {nullptr, kernel<1>, kernel<2>, kernel<3>, kernel<4>, kernel<5>, kernel<6>};
+static_assert(kMR == 6, "kKernels lists one kernel per tile height");
+
+}  // namespace
+
+bool fast_gemm_compiled() {
+#if defined(__AVX512F__)
+    return true;
+#else
+    return false;
+#endif
+}
+
+size_t packed_a_floats(int M, int K) { return size_t((M + kMR - 1) / kMR) * kMR * K; }
+size_t packed_b_floats(int K, int N) { return size_t((N + kNR - 1) / kNR) * kNR * K; }
+
+void pack_a(float* dst, const float* A, int lda, bool trans, int M, int K) {
+    for (int m0 = 0; m0 < M; m0 += kMR) {
+        const int mr = std::min(kMR, M - m0);
+        float* d = dst + size_t(m0) * K;
+        if (trans) {
+            for (int k = 0; k < K; k++) {
+                const float* s = A + size_t(k) * lda + m0;
+                for (int i = 0; i < kMR; i++) d[size_t(k) * kMR + i] = i < mr ? s[i] : 0.0f;
+            }
+        } else {
+            for (int i = 0; i < kMR; i++) {
+                if (i >= mr) {
+                    for (int k = 0; k < K; k++) d[size_t(k) * kMR + i] = 0.0f;
+                    continue;
+                }
+                const float* s = A + size_t(m0 + i) * lda;
+                for (int k = 0; k < K; k++) d[size_t(k) * kMR + i] = s[k];
+            }
+        }
+    }
+}
+
+void pack_b(float* dst, const float* B, int ldb, bool trans, int K, int N) {
+    for (int n0 = 0; n0 < N; n0 += kNR) {
+        const int nr = std::min(kNR, N - n0);
+        float* d = dst + size_t(n0) * K;
+        if (trans) {
+            for (int j = 0; j < kNR; j++) {
+                if (j >= nr) {
+                    for (int k = 0; k < K; k++) d[size_t(k) * kNR + j] = 0.0f;
+                    continue;
+                }
+                const float* s = B + size_t(n0 + j) * ldb;
+                for (int k = 0; k < K; k++) d[size_t(k) * kNR + j] = s[k];
+            }
+        } else {
+            for (int k = 0; k < K; k++) {
+                const float* s = B + size_t(k) * ldb + n0;
+                float* o = d + size_t(k) * kNR;
+                std::memcpy(o, s, size_t(nr) * sizeof(float));
+                std::fill(o + nr, o + kNR, 0.0f);
+            }
+        }
+    }
+}
+
+size_t packed_gated_floats(int In, int I) { return packed_b_floats(In, 2 * I); }  // same panels: kNR/2 of each
+
+void pack_b_gated(float* dst, const float* w, int In, int I) {
+    constexpr int H = kNR / 2;
+    const int panels = (I + H - 1) / H;
+    for (int p = 0; p < panels; p++) {
+        float* d = dst + size_t(p) * In * kNR;
+        for (int j = 0; j < kNR; j++) {
+            const int i = p * H + (j % H);  // act column
+            const float* s = w + size_t(j < H ? i : I + i) * In;
+            for (int k = 0; k < In; k++) d[size_t(k) * kNR + j] = i < I ? s[k] : 0.0f;
+        }
+    }
+}
+
+void gemm_packed(int M, int N, int K, const float* Ap, const float* Bp, float* C, int ldc, Epilogue e, float* gu,
+                 int ldgu) {
+    if (M <= 0 || N <= 0) return;
+    const bool gated = e == Epilogue::SwiGLU;
+    const int cols = gated ? kNR / 2 : kNR;  // C columns per panel
+    const int panels = (N + cols - 1) / cols;
+    const int tiles = (M + kMR - 1) / kMR;
+    // Panel by panel: each k block of the panel is used by every row tile while it sits in L1. With more than one
+    // k block, the partial sums of the panel's tiles wait in `part` ([tiles][kMR][kNR]) and only the last block
+    // applies the epilogue, so SwiGLU and Store see complete sums.
+    const int kblocks = std::max(1, (K + kKC - 1) / kKC);
+    float* part = kblocks > 1 ? gemm_workspace(2, size_t(tiles) * kMR * kNR) : nullptr;
+    for (int p = 0; p < panels; p++) {
+        const int nvalid = std::min(cols, N - p * cols);
+        for (int kb = 0; kb < kblocks; kb++) {
+            const int pc = kb * kKC, kc = std::min(kKC, K - pc);
+            const bool last = kb + 1 == kblocks;
+            const float* bp = Bp + size_t(p) * K * kNR + size_t(pc) * kNR;
+            for (int t = 0; t < tiles; t++) {
+                const int m0 = t * kMR;
+                const float* ap = Ap + size_t(m0) * K + size_t(pc) * kMR;
+                float* tp = part ? part + size_t(t) * kMR * kNR : nullptr;
+                const float* init = kb > 0 ? tp : nullptr;
+                if (!last) {  // the whole tile, all kMR rows (the padding rows of A are zeros)
+                    kKernels[kMR](kc, ap, bp, init, tp, kNR, kNR, Epilogue::Store, nullptr, 0, 0);
+                    continue;
+                }
+                float* cp = C + size_t(m0) * ldc + size_t(p) * cols;
+                float* g = gu ? gu + size_t(m0) * ldgu + size_t(p) * cols : nullptr;
+                kKernels[std::min(kMR, M - m0)](kc, ap, bp, init, cp, ldc, nvalid, e, g, ldgu, N);
+            }
+        }
+    }
+}
+
+void PackedLinear::pack(const float* w, int in_, int out_, bool gated_) {
+    in = in_;
+    out = out_;
+    gated = gated_;
+    TRM_CHECK(!gated || out % 2 == 0);
+    data.resize(gated ? packed_gated_floats(in, out / 2) : packed_b_floats(in, out));
+    if (gated) pack_b_gated(data.data(), w, in, out / 2);
+    else pack_b(data.data(), w, in, /*trans=*/true, in, out);
+}
+
+int row_chunk(int R) {
+    if (R <= 0) return 1;
+    const int chunks = (R + kMC - 1) / kMC;
+    const int per = (R + chunks - 1) / chunks;
+    return (per + kMR - 1) / kMR * kMR;
+}
+
+void linear_packed(float* out, const float* inp, int R, const PackedLinear& w, Epilogue e, float* gu, int col0,
+                   int col1) {
+    TRM_CHECK(w.gated == (e == Epilogue::SwiGLU));
+    const int N = w.gated ? w.out / 2 : w.out;  // C columns
+    const int cols = w.gated ? kNR / 2 : kNR;    // C columns per panel
+    if (col1 < 0) col1 = N;
+    if (col0 >= col1) return;  // an empty share (a team member with no panel left)
+    TRM_CHECK(col0 % cols == 0 && col1 <= N);
+    const float* bp = w.data.data() + size_t(col0 / cols) * w.in * kNR;
+    const int chunk = row_chunk(R);
+    float* ap = gemm_workspace(0, packed_a_floats(chunk, w.in));
+    for (int r0 = 0; r0 < R; r0 += chunk) {
+        const int mc = std::min(chunk, R - r0);
+        pack_a(ap, inp + size_t(r0) * w.in, w.in, false, mc, w.in);
+        gemm_packed(mc, col1 - col0, w.in, ap, bp, out + size_t(r0) * N + col0, N, e,
+                    gu ? gu + size_t(r0) * w.out + col0 : nullptr, w.out);
+    }
+}
+
+float* gemm_workspace(int slot, size_t floats) {
+    static thread_local std::vector<float> ws[3];
+    TRM_CHECK(slot >= 0 && slot < 3);
+    if (ws[slot].size() < floats) ws[slot].resize(floats);
+    return ws[slot].data();
+}
+
+}  // namespace trm

@@ -1,0 +1,71 @@
+// trm's own single-threaded sgemm over packed operands, for the matrix products of the recursion.
+//
+// Why not only OpenBLAS: every TRM weight is applied to activations thousands of times per step, yet cblas_sgemm
+// re-packs the weight on every call (10% of an inference step), zero-fills C before a beta = 0 product (3%), and
+// cannot fuse the SwiGLU that follows gate_up. Packing each weight once per model and running the products in row
+// chunks that stay in L2 removes all three. The structure is GotoBLAS's: C is computed in kMR x kNR tiles by a
+// register-blocked micro-kernel (AVX-512 when the compiler targets it, portable loops otherwise) from
+//   packed A: [ceil(M / kMR)][K][kMR]  (kMR rows interleaved per k, zero-padded)
+//   packed B: [ceil(N / kNR)][K][kNR]  (kNR columns per k, zero-padded)
+// so the kernel reads both operands with unit stride. Products are summed in k order with fused multiply-adds,
+// which differs from OpenBLAS only by float rounding (tests/test_gemm.cpp checks against the naive reference).
+#pragma once
+#include <cstddef>
+#include <vector>
+
+namespace trm {
+
+inline constexpr int kMR = 6;   // micro-tile rows
+inline constexpr int kNR = 64;  // micro-tile columns (4 AVX-512 vectors)
+inline constexpr int kRowChunk = 192;  // rows per chunk of linear_packed: the packed rows (192 x K) stay in L2
+
+// True when the AVX-512 micro-kernel is compiled in (otherwise the portable kernel runs, and gemm() uses OpenBLAS).
+bool fast_gemm_compiled();
+
+size_t packed_a_floats(int M, int K);
+size_t packed_b_floats(int K, int N);
+// A[m, k] = trans ? A[k * lda + m] : A[m * lda + k], for m < M, k < K.
+void pack_a(float* dst, const float* A, int lda, bool trans, int M, int K);
+// B[k, n] = trans ? B[n * ldb + k] : B[k * ldb + n], for k < K, n < N.
+void pack_b(float* dst, const float* B, int ldb, bool trans, int K, int N);
+
+// What the kernel does with each finished tile.
+enum class Epilogue {
+    Store,   // C = A @ B
+    Add,     // C += A @ B
+    SwiGLU,  // B packed by pack_b_gated: C[m, i] = silu(gate) * up, for i < N = I
+};
+
+// The SwiGLU gate|up weight w [2I, In] (PyTorch layout; gate rows 0..I-1, up rows I..2I-1) as B = w^T packed so
+// that each kNR-column panel holds kNR/2 gate columns and the kNR/2 up columns with the same index.
+size_t packed_gated_floats(int In, int I);
+void pack_b_gated(float* dst, const float* w, int In, int I);
+
+// C[M, N] (=, += or SwiGLU) Ap @ Bp for packed operands (Ap from pack_a with M rows, Bp from pack_b with N columns,
+// or from pack_b_gated with I = N). SwiGLU writes C [M, N] and, when gu is not null, also the pre-activation
+// [M, 2N] (gate | up, as the unfused linear would) at gu with row stride ldgu, for backward.
+void gemm_packed(int M, int N, int K, const float* Ap, const float* Bp, float* C, int ldc, Epilogue e,
+                 float* gu = nullptr, int ldgu = 0);
+
+// A weight packed once as the B operand of x @ w^T (w [out, in], PyTorch layout).
+struct PackedLinear {
+    int in = 0, out = 0;  // out = 2I for a gated (SwiGLU) weight
+    bool gated = false;
+    std::vector<float> data;
+    void pack(const float* w, int in, int out, bool gated);
+};
+
+// out[R, O] (=, += or SwiGLU) inp[R, In] @ w^T, in row chunks that keep the packed activations in L2.
+// For gated weights out is act [R, I] and gu (optional) the pre-activation [R, 2I].
+// Only output columns [col0, col1) when given (col1 = -1: to the end); col0 must start a panel (kNR columns,
+// kNR / 2 for gated weights), so team members can each take their own panels.
+void linear_packed(float* out, const float* inp, int R, const PackedLinear& w, Epilogue e, float* gu = nullptr,
+                   int col0 = 0, int col1 = -1);
+
+// Rows per chunk for R rows: chunks of at most about kRowChunk rows, as even as whole tiles allow (97 -> 97, not 96 + 1).
+int row_chunk(int R);
+
+// Per-thread packing workspace (slots 0: packed rows, 1: packed activations of mlp_t, 2: partial sums), grown on first use and reused afterwards (nothing is allocated in steady state).
+float* gemm_workspace(int slot, size_t floats);
+
+}  // namespace trm

@@ -1,0 +1,189 @@
+// trm's packed sgemm (core/gemm.hpp) against the naive double-accumulating reference, on shapes that hit every edge:
+// row tails (M not a multiple of kMR), column tails (N not a multiple of kNR), k blocking (K > 2048), both
+// operand layouts, the Add and SwiGLU epilogues, and gemm() itself, which routes through the packed kernel.
+// Error budget: float32 sums of K products of N(0,1) values carry ~sqrt(K) * 2^-24 * |terms| rounding, ~1e-5
+// at K = 700; kTol = 1e-4 * sqrt(K) leaves ~10x margin, while a wrong index or a dropped k block is O(1).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/forward.hpp"
+#include "core/gemm.hpp"
+#include "core/ops.hpp"
+#include "core/parallel.hpp"
+#include "core/trainer.hpp"
+#include "core/rng.hpp"
+#include "core/vecmath.hpp"
+
+using namespace trm;
+
+namespace {
+
+std::vector<float> randn(Rng& rng, size_t n) {
+    std::vector<float> v(n);
+    for (auto& x : v) x = rng.normal();
+    return v;
+}
+
+double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+    REQUIRE(a.size() == b.size());
+    double m = 0;
+    for (size_t i = 0; i < a.size(); i++) m = std::max(m, double(std::fabs(a[i] - b[i])));
+    return m;
+}
+
+double tol(int K) { return 1e-4 * std::sqrt(double(std::max(K, 1))); }
+
+}  // namespace
+
+TEST_CASE("gemm_packed matches the reference on edge shapes, both layouts, Store and Add") {
+    Rng rng(11);
+    for (int M : {1, 5, 6, 7, 13}) {
+        for (int N : {1, 17, 64, 65, 130}) {
+            for (int K : {1, 3, 511, 700, 2100}) {  // 2100: two k blocks
+                for (int trans : {0, 1}) {
+                    const bool ta = trans & 1, tb = !ta;
+                    auto A = randn(rng, size_t(M) * K), B = randn(rng, size_t(K) * N), C0 = randn(rng, size_t(M) * N);
+                    std::vector<float> ap(packed_a_floats(M, K)), bp(packed_b_floats(K, N));
+                    pack_a(ap.data(), A.data(), ta ? M : K, ta, M, K);
+                    pack_b(bp.data(), B.data(), tb ? K : N, tb, K, N);
+                    std::vector<float> want(C0), got(C0);
+                    // Store ignores what C held; Add keeps it.
+                    gemm_reference(ta, tb, M, N, K, 1.0f, A.data(), ta ? M : K, B.data(), tb ? K : N, 0.0f,
+                                   want.data(), N);
+                    gemm_packed(M, N, K, ap.data(), bp.data(), got.data(), N, Epilogue::Store);
+                    INFO("Store M=" << M << " N=" << N << " K=" << K << " trans_a=" << ta);
+                    CHECK(max_diff(want, got) < tol(K));
+                    std::vector<float> want2(C0), got2(C0);
+                    gemm_reference(ta, tb, M, N, K, 1.0f, A.data(), ta ? M : K, B.data(), tb ? K : N, 1.0f,
+                                   want2.data(), N);
+                    gemm_packed(M, N, K, ap.data(), bp.data(), got2.data(), N, Epilogue::Add);
+                    CHECK(max_diff(want2, got2) < tol(K));
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("gemm_packed writes only inside C's columns (ldc wider than N)") {
+    Rng rng(12);
+    const int M = 7, N = 70, K = 9, ldc = 100;
+    auto A = randn(rng, size_t(M) * K), B = randn(rng, size_t(K) * N);
+    std::vector<float> ap(packed_a_floats(M, K)), bp(packed_b_floats(K, N)), C(size_t(M) * ldc, 42.0f);
+    pack_a(ap.data(), A.data(), K, false, M, K);
+    pack_b(bp.data(), B.data(), N, false, K, N);
+    gemm_packed(M, N, K, ap.data(), bp.data(), C.data(), ldc, Epilogue::Store);
+    for (int i = 0; i < M; i++)
+        for (int j = N; j < ldc; j++) REQUIRE(C[size_t(i) * ldc + j] == 42.0f);
+}
+
+TEST_CASE("linear_packed with the SwiGLU epilogue equals linear + swiglu, and saves the pre-activation") {
+    Rng rng(13);
+    for (int R : {1, 97, 200}) {
+        for (int In : {16, 130}) {
+            for (int I : {32, 40, 96}) {
+                auto x = randn(rng, size_t(R) * In), w = randn(rng, size_t(2) * I * In);
+                std::vector<float> gu(size_t(R) * 2 * I), want(size_t(R) * I);
+                gemm_reference(false, true, R, 2 * I, In, 1.0f, x.data(), In, w.data(), In, 0.0f, gu.data(), 2 * I);
+                swiglu_forward(want.data(), gu.data(), R, I);
+                PackedLinear p;
+                p.pack(w.data(), In, 2 * I, /*gated=*/true);
+                std::vector<float> got(want.size()), got_gu(gu.size());
+                linear_packed(got.data(), x.data(), R, p, Epilogue::SwiGLU, got_gu.data());
+                INFO("R=" << R << " In=" << In << " I=" << I);
+                CHECK(max_diff(want, got) < tol(In) * 4);
+                CHECK(max_diff(gu, got_gu) < tol(In));
+                std::vector<float> got_only(want.size());
+                linear_packed(got_only.data(), x.data(), R, p, Epilogue::SwiGLU);
+                CHECK(max_diff(got, got_only) == 0.0);
+            }
+        }
+    }
+}
+
+TEST_CASE("linear_packed equals linear_forward, overwriting and accumulating") {
+    Rng rng(14);
+    for (int R : {1, 95, 193}) {
+        for (int In : {7, 128, 600}) {
+            for (int O : {11, 64, 150}) {
+                auto x = randn(rng, size_t(R) * In), w = randn(rng, size_t(O) * In), y0 = randn(rng, size_t(R) * O);
+                PackedLinear p;
+                p.pack(w.data(), In, O, false);
+                for (bool acc : {false, true}) {
+                    std::vector<float> want(y0), got(y0);
+                    gemm_reference(false, true, R, O, In, 1.0f, x.data(), In, w.data(), In, acc ? 1.0f : 0.0f,
+                                   want.data(), O);
+                    linear_packed(got.data(), x.data(), R, p, acc ? Epilogue::Add : Epilogue::Store);
+                    INFO("R=" << R << " In=" << In << " O=" << O << " acc=" << acc);
+                    CHECK(max_diff(want, got) < tol(In));
+                }
+            }
+        }
+    }
+}
+
+// The team path (fewer puzzles than threads: threads split columns of every product and rows of the norms) must
+// compute exactly what one thread computes: each output element is the same k-ordered sum either way, so the
+// results are bitwise equal. hidden 192 = 3 panels, so the two threads get uneven column shares; hidden 16 leaves
+// the second thread without any column of the products.
+TEST_CASE("one puzzle shared by a team of threads equals the same puzzle on one thread, bit for bit") {
+  for (int hidden : {192, 16}) {
+    CAPTURE(hidden);
+    Config c;
+    c.hidden_size = hidden;
+    c.num_heads = 2;
+    c.expansion = 4.0f;
+    c.L_layers = 2;
+    c.H_cycles = 2;
+    c.L_cycles = 2;
+    c.seq_len = 30;
+    c.vocab_size = 7;
+    c.puzzle_emb_ndim = hidden;
+    c.puzzle_emb_len = 2;
+    c.num_puzzle_identifiers = 2;
+    c.halt_max_steps = 2;
+    c.mlp_t = true;
+    c.pos_encodings = PosEncoding::None;
+    Model m(c);
+    init_weights(m, 5);
+    Rng rng(6);
+    for (auto& x : m.arena)
+        if (x == 0.0f) x = 0.02f * rng.normal();
+    std::vector<int32_t> tokens(c.seq_len), ids{1};
+    for (auto& t : tokens) t = int(rng.below(uint64_t(c.vocab_size)));
+    auto run = [&](int threads) {
+        set_threads(threads);
+        Forward f(m, 1);
+        f.embed(tokens.data(), ids.data(), 1);
+        f.reset_carry(1);
+        f.step(1);
+        f.step(1);
+        set_threads(0);
+        return std::make_pair(f.z_H, f.logits);
+    };
+    auto solo = run(1), team = run(2);
+    if (!fast_gemm_compiled()) MESSAGE("portable kernel: the team path is not used, both runs take the shard path");
+    CHECK(solo.first == team.first);
+    CHECK(solo.second == team.second);
+  }
+}
+
+TEST_CASE("a team member that throws releases the others and its error reaches the caller") {
+    set_threads(2);
+    bool reached = false;
+    try {
+        parallel_team([&](const Team& t) {
+            if (t.t == 1) throw std::runtime_error("member failed");
+            t.sync();  // would wait forever for member 1
+            reached = true;
+        });
+        FAIL("no exception");
+    } catch (const std::runtime_error& e) {
+        CHECK(std::string(e.what()) == "member failed");
+    }
+    CHECK(!reached);
+    set_threads(0);
+}
