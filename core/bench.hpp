@@ -5,7 +5,7 @@
 
 namespace trm {
 
-double sgemm_peak_gflops(double seconds);  // best of square 1024/2048 sgemm runs
+double sgemm_peak_gflops(double seconds);  // best of square 1024/2048 sgemm runs (OpenBLAS or trm's kernel)
 
 struct SpeedResult {
     double flops_per_step = 0;  // per puzzle (inference) or per example-step incl. backward (training)

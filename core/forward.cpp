@@ -247,7 +247,7 @@ void Forward::step(int B, const std::function<void(int)>& on_cycle) {
     if (on_cycle) on_cycle(H - 1);
 }
 
-void Forward::cycle_rows(int b0, int b1, Scratch& s, const Team& team) {
+void Forward::cycle_rows(int b0, int b1, Scratch& s, const Team& team, bool use_packed) {
     const Config& c = model->cfg();
     const int B = b1 - b0;
     TRM_CHECK(B <= s.rows);
@@ -267,7 +267,7 @@ void Forward::cycle_rows(int b0, int b1, Scratch& s, const Team& team) {
     auto net = [&](float* h, const float* injection) {  // ReasoningModule: h = layers(h + injection)
         add_inplace(h + e0, injection + e0, en);
         for (size_t l = 0; l < w.blocks.size(); l++)
-            block_forward(w.blocks[l], packed.empty() ? nullptr : &packed[l], h, B, d, c, cs, sn, k, team);
+            block_forward(w.blocks[l], use_packed && !packed.empty() ? &packed[l] : nullptr, h, B, d, c, cs, sn, k, team);
     };
     for (int lc = 0; lc < c.L_cycles; lc++) {
         add_into(in + e0, zH + e0, xx + e0, en);  // z_L = L_level(z_L, z_H + input_embeddings)
@@ -279,12 +279,15 @@ void Forward::cycle_rows(int b0, int b1, Scratch& s, const Team& team) {
 void Forward::run_cycles(int B, int cycles, const std::function<void(int)>& on_cycle) {
     TRM_CHECK(B <= max_batch);
     const Config& c = model->cfg();
-    // Fewer puzzles than threads (one at a time): the threads work on every operation together; this needs the
-    // packed mlp_t path, else OpenBLAS threads each product of the single shard.
-    const bool team = shard_count(B) < num_threads() && !packed.empty() && c.mlp_t;
+    // Fewer puzzles than threads (one at a time): for mlp_t the threads work on every operation together (a
+    // team); attention keeps OpenBLAS threading each product of the single shard (not split into a team yet).
+    const bool few = shard_count(B) < num_threads();
+    const bool team = few && !packed.empty() && c.mlp_t;
     auto run = [&](int n) {
         if (team) parallel_team([&](const Team& t) { for (int hc = 0; hc < n; hc++) cycle_rows(0, B, scratch[0], t); });
-        else parallel_shards(B, [&](int b0, int b1, int k) { for (int hc = 0; hc < n; hc++) cycle_rows(b0, b1, scratch[k]); });
+        else parallel_shards(B, [&](int b0, int b1, int k) {
+            for (int hc = 0; hc < n; hc++) cycle_rows(b0, b1, scratch[k], Team{}, /*use_packed=*/!few);
+        });
     };
     if (!on_cycle) {  // whole recursion inside one parallel region
         run(cycles);

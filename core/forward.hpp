@@ -88,7 +88,8 @@ struct Forward {
     // Decodes z_H rows into logits [B, S, V] and q [B, 2] (also done by step()).
     void heads(int B);
     // One H cycle on rows [b0, b1) with the given scratch; a team shares the work of the same rows.
-    void cycle_rows(int b0, int b1, Scratch& s, const Team& team = Team{});
+    // use_packed = false runs the products through OpenBLAS (threaded, for a lone shard of an attention model).
+    void cycle_rows(int b0, int b1, Scratch& s, const Team& team = Team{}, bool use_packed = true);
     // Moves row `from` to row `to` (x, carry): used to compact the batch when rows halt.
     void move_row(int to, int from);
 };

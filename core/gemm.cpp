@@ -130,39 +130,47 @@ size_t packed_a_floats(int M, int K) { return size_t((M + kMR - 1) / kMR) * kMR 
 size_t packed_b_floats(int K, int N) { return size_t((N + kNR - 1) / kNR) * kNR * K; }
 
 void pack_a(float* dst, const float* A, int lda, bool trans, int M, int K) {
+    if (trans) {  // A is stored [K, M]: read each stored row once, handing kMR values to every tile
+        const int full = M / kMR;
+        for (int k = 0; k < K; k++) {
+            const float* s = A + size_t(k) * lda;
+            for (int t = 0; t < full; t++) {
+                float* d = dst + size_t(t) * kMR * K + size_t(k) * kMR;
+                for (int i = 0; i < kMR; i++) d[i] = s[t * kMR + i];
+            }
+            if (full * kMR < M) {
+                float* d = dst + size_t(full) * kMR * K + size_t(k) * kMR;
+                for (int i = 0; i < kMR; i++) d[i] = full * kMR + i < M ? s[full * kMR + i] : 0.0f;
+            }
+        }
+        return;
+    }
     for (int m0 = 0; m0 < M; m0 += kMR) {
         const int mr = std::min(kMR, M - m0);
         float* d = dst + size_t(m0) * K;
-        if (trans) {
-            for (int k = 0; k < K; k++) {
-                const float* s = A + size_t(k) * lda + m0;
-                for (int i = 0; i < kMR; i++) d[size_t(k) * kMR + i] = i < mr ? s[i] : 0.0f;
+        for (int i = 0; i < kMR; i++) {
+            if (i >= mr) {
+                for (int k = 0; k < K; k++) d[size_t(k) * kMR + i] = 0.0f;
+                continue;
             }
-        } else {
-            for (int i = 0; i < kMR; i++) {
-                if (i >= mr) {
-                    for (int k = 0; k < K; k++) d[size_t(k) * kMR + i] = 0.0f;
-                    continue;
-                }
-                const float* s = A + size_t(m0 + i) * lda;
-                for (int k = 0; k < K; k++) d[size_t(k) * kMR + i] = s[k];
-            }
+            const float* s = A + size_t(m0 + i) * lda;
+            for (int k = 0; k < K; k++) d[size_t(k) * kMR + i] = s[k];
         }
     }
 }
 
 void pack_b(float* dst, const float* B, int ldb, bool trans, int K, int N) {
+    constexpr int kb = 16;  // transposed: 16 k x kNR n blocks, so reads and writes both stay within L1
     for (int n0 = 0; n0 < N; n0 += kNR) {
         const int nr = std::min(kNR, N - n0);
         float* d = dst + size_t(n0) * K;
         if (trans) {
-            for (int j = 0; j < kNR; j++) {
-                if (j >= nr) {
-                    for (int k = 0; k < K; k++) d[size_t(k) * kNR + j] = 0.0f;
-                    continue;
+            for (int k0 = 0; k0 < K; k0 += kb) {
+                const int kn = std::min(kb, K - k0);
+                for (int j = 0; j < kNR; j++) {
+                    const float* s = B + size_t(n0 + j) * ldb + k0;
+                    for (int k = 0; k < kn; k++) d[size_t(k0 + k) * kNR + j] = j < nr ? s[k] : 0.0f;
                 }
-                const float* s = B + size_t(n0 + j) * ldb;
-                for (int k = 0; k < K; k++) d[size_t(k) * kNR + j] = s[k];
             }
         } else {
             for (int k = 0; k < K; k++) {
@@ -235,9 +243,11 @@ void PackedLinear::pack(const float* w, int in_, int out_, bool gated_) {
     else pack_b(data.data(), w, in, /*trans=*/true, in, out);
 }
 
-int row_chunk(int R) {
+int row_chunk(int R, int K) {
     if (R <= 0) return 1;
-    const int chunks = (R + kMC - 1) / kMC;
+    // packed rows of one k block within ~768 KiB of L2 (192 rows at K <= 1024, 96 at K = 2048)
+    const int cap = std::clamp(196608 / std::clamp(K, 1, kKC) / kMR * kMR, kMR, kMC);
+    const int chunks = (R + cap - 1) / cap;
     const int per = (R + chunks - 1) / chunks;
     return (per + kMR - 1) / kMR * kMR;
 }
@@ -251,7 +261,7 @@ void linear_packed(float* out, const float* inp, int R, const PackedLinear& w, E
     if (col0 >= col1) return;  // an empty share (a team member with no panel left)
     TRM_CHECK(col0 % cols == 0 && col1 <= N);
     const float* bp = w.data.data() + size_t(col0 / cols) * w.in * kNR;
-    const int chunk = row_chunk(R);
+    const int chunk = row_chunk(R, w.in);
     float* ap = gemm_workspace(0, packed_a_floats(chunk, w.in));
     for (int r0 = 0; r0 < R; r0 += chunk) {
         const int mc = std::min(chunk, R - r0);
@@ -261,9 +271,23 @@ void linear_packed(float* out, const float* inp, int R, const PackedLinear& w, E
     }
 }
 
+void gemm_any(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda, const float* B, int ldb,
+              bool accumulate, float* C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    float* bp = gemm_workspace(3, packed_b_floats(K, N));
+    pack_b(bp, B, ldb, trans_b, K, N);
+    const int chunk = row_chunk(M, K);
+    float* ap = gemm_workspace(0, packed_a_floats(chunk, K));
+    for (int r0 = 0; r0 < M; r0 += chunk) {
+        const int mc = std::min(chunk, M - r0);
+        pack_a(ap, trans_a ? A + r0 : A + size_t(r0) * lda, lda, trans_a, mc, K);
+        gemm_packed(mc, N, K, ap, bp, C + size_t(r0) * ldc, ldc, accumulate ? Epilogue::Add : Epilogue::Store);
+    }
+}
+
 float* gemm_workspace(int slot, size_t floats) {
-    static thread_local std::vector<float> ws[3];
-    TRM_CHECK(slot >= 0 && slot < 3);
+    static thread_local std::vector<float> ws[4];
+    TRM_CHECK(slot >= 0 && slot < 4);
     if (ws[slot].size() < floats) ws[slot].resize(floats);
     return ws[slot].data();
 }

@@ -62,10 +62,17 @@ struct PackedLinear {
 void linear_packed(float* out, const float* inp, int R, const PackedLinear& w, Epilogue e, float* gu = nullptr,
                    int col0 = 0, int col1 = -1);
 
-// Rows per chunk for R rows: chunks of at most about kRowChunk rows, as even as whole tiles allow (97 -> 97, not 96 + 1).
-int row_chunk(int R);
+// Rows per chunk for R rows of K values: at most kRowChunk rows (fewer when K is large, so that the packed rows
+// stay in L2), as even as whole tiles allow (97 -> 97, not 96 + 1).
+int row_chunk(int R, int K = 0);
 
-// Per-thread packing workspace (slots 0: packed rows, 1: packed activations of mlp_t, 2: partial sums), grown on first use and reused afterwards (nothing is allocated in steady state).
+// C[M, N] (= or +=) op(A) @ op(B) for plain row-major operands (ops.hpp's gemm contract with alpha = 1): packs B
+// whole, then A in row chunks. trm bench measures the kernel's square-product rate with it.
+void gemm_any(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda, const float* B, int ldb,
+              bool accumulate, float* C, int ldc);
+
+// Per-thread packing workspace, grown on first use and reused afterwards (nothing is allocated in steady state).
+// Slots: 0 packed rows, 1 packed activations of mlp_t, 2 partial sums, 3 gemm_any's B.
 float* gemm_workspace(int slot, size_t floats);
 
 }  // namespace trm

@@ -68,6 +68,28 @@ TEST_CASE("gemm_packed matches the reference on edge shapes, both layouts, Store
     }
 }
 
+TEST_CASE("gemm_any (plain operands, packed per call, rows in chunks) matches the reference") {
+    Rng rng(15);
+    for (int M : {1, 200, 450}) {
+        for (int K : {5, 300, 2100}) {
+            for (int ta : {0, 1}) {
+                for (int tb : {0, 1}) {
+                    const int N = 70;
+                    auto A = randn(rng, size_t(M) * K), B = randn(rng, size_t(K) * N), C0 = randn(rng, size_t(M) * N);
+                    for (bool acc : {false, true}) {
+                        std::vector<float> want(C0), got(C0);
+                        gemm_reference(ta, tb, M, N, K, 1.0f, A.data(), ta ? M : K, B.data(), tb ? K : N,
+                                       acc ? 1.0f : 0.0f, want.data(), N);
+                        gemm_any(ta, tb, M, N, K, A.data(), ta ? M : K, B.data(), tb ? K : N, acc, got.data(), N);
+                        INFO("M=" << M << " K=" << K << " ta=" << ta << " tb=" << tb << " acc=" << acc);
+                        CHECK(max_diff(want, got) < tol(K));
+                    }
+                }
+            }
+        }
+    }
+}
+
 TEST_CASE("gemm_packed writes only inside C's columns (ldc wider than N)") {
     Rng rng(12);
     const int M = 7, N = 70, K = 9, ldc = 100;
