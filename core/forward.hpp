@@ -40,7 +40,7 @@ struct BlockCache {
 // A block's weights packed once for trm's own gemm (core/gemm.hpp); empty where the block has no such weight.
 struct PackedBlock {
     PackedLinear qkv, o, gate_up, down;    // B operands of x @ w^T (gate_up packed for the fused SwiGLU)
-    std::vector<float> t_gate_up, t_down;  // mlp_t weights as A operands: [2It, L] and [L, It]
+    std::vector<float> t_gate_up, t_down;  // mlp_t weights as A operands: [2It, L] (gate/up row pairs) and [L, It]
 };
 
 // Sizes of everything, derived from the config.

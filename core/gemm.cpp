@@ -21,27 +21,57 @@ constexpr int kMC = kRowChunk;
 
 static_assert(kNR % 32 == 0 && kMC % kMR == 0);
 
+// Where a finished tile goes (everything the micro-kernel needs besides its operands).
+struct Tile {
+    const float* init = nullptr;  // [MR][kNR] partial sum of earlier k blocks, or null to start from zero
+    float* c = nullptr;           // C at the tile's first row and column
+    int ldc = 0;
+    int nvalid = 0;               // valid C columns of the tile
+    Epilogue e = Epilogue::Store;
+    float* gu = nullptr;          // SwiGLU / SwiGLURows: also keep the pre-activation here (training)
+    int ldgu = 0;
+    int I = 0;                    // SwiGLU: up columns start at gu + I; SwiGLURows: up rows start I rows below gu
+    int vrows = 0;                // SwiGLURows: valid act rows of the tile (1..kMR/2)
+};
+
 // One finished tile t [MR][kNR] (row i valid for i < MR, columns < nvalid) goes to C as the epilogue says.
 template <int MR>
-inline void epilogue(const float (&t)[MR][kNR], float* c, int ldc, int nvalid, Epilogue e, float* gu, int ldgu,
-                     int I) {
-    if (e == Epilogue::SwiGLU) {
+inline void epilogue(const float (&t)[MR][kNR], const Tile& o) {
+    const int nvalid = o.nvalid;
+    if (o.e == Epilogue::SwiGLU) {
         constexpr int H = kNR / 2;  // gate columns, then up columns of the same act columns
         for (int i = 0; i < MR; i++) {
-            float* y = c + size_t(i) * ldc;
+            float* y = o.c + size_t(i) * o.ldc;
 #pragma omp simd
             for (int j = 0; j < H; j++)
                 if (j < nvalid) y[j] = silu(t[i][j]) * t[i][H + j];
-            if (gu) {
-                float* g = gu + size_t(i) * ldgu;
-                for (int j = 0; j < nvalid; j++) { g[j] = t[i][j]; g[I + j] = t[i][H + j]; }
+            if (o.gu) {
+                float* g = o.gu + size_t(i) * o.ldgu;
+                for (int j = 0; j < nvalid; j++) { g[j] = t[i][j]; g[o.I + j] = t[i][H + j]; }
+            }
+        }
+        return;
+    }
+    if (o.e == Epilogue::SwiGLURows) {
+        if constexpr (MR == kMR) {
+            constexpr int H = kMR / 2;  // gate rows, then up rows of the same act rows
+            for (int i = 0; i < o.vrows; i++) {
+                float* y = o.c + size_t(i) * o.ldc;
+#pragma omp simd
+                for (int j = 0; j < kNR; j++)
+                    if (j < nvalid) y[j] = silu(t[i][j]) * t[H + i][j];
+                if (o.gu) {
+                    float* g = o.gu + size_t(i) * o.ldgu;
+                    float* u = o.gu + size_t(o.I + i) * o.ldgu;
+                    for (int j = 0; j < nvalid; j++) { g[j] = t[i][j]; u[j] = t[H + i][j]; }
+                }
             }
         }
         return;
     }
     for (int i = 0; i < MR; i++) {
-        float* y = c + size_t(i) * ldc;
-        if (e == Epilogue::Add) {
+        float* y = o.c + size_t(i) * o.ldc;
+        if (o.e == Epilogue::Add) {
 #pragma omp simd
             for (int j = 0; j < kNR; j++)
                 if (j < nvalid) y[j] += t[i][j];
@@ -54,34 +84,33 @@ inline void epilogue(const float (&t)[MR][kNR], float* c, int ldc, int nvalid, E
 }
 
 #if defined(__AVX512F__)
-// C tile [MR, kNR] from a [kc][kMR] and b [kc][kNR]: 4 vectors of B per k, one broadcast of A per row,
-// MR x 4 accumulators (24 of the 32 zmm registers at MR = 6).
+// C tile [MR, kNR] from a [kc][kMR] and b [kc][ldb] (kNR columns used): 4 vectors of B per k, one broadcast of
+// A per row, MR x 4 accumulators (24 of the 32 zmm registers at MR = 6).
 template <int MR>
-void kernel(int kc, const float* __restrict a, const float* __restrict b, const float* init, float* c, int ldc,
-            int nvalid, Epilogue e, float* gu, int ldgu, int I) {
+void kernel(int kc, const float* __restrict a, const float* __restrict b, int ldb, const Tile& o) {
     constexpr int V = kNR / 16;
     __m512 r[MR][V];
     for (int i = 0; i < MR; i++)
-        for (int j = 0; j < V; j++) r[i][j] = init ? _mm512_loadu_ps(init + i * kNR + 16 * j) : _mm512_setzero_ps();
-    for (int i = 0; i < MR; i++) _mm_prefetch(reinterpret_cast<const char*>(c + size_t(i) * ldc), _MM_HINT_T0);
+        for (int j = 0; j < V; j++) r[i][j] = o.init ? _mm512_loadu_ps(o.init + i * kNR + 16 * j) : _mm512_setzero_ps();
+    for (int i = 0; i < MR; i++) _mm_prefetch(reinterpret_cast<const char*>(o.c + size_t(i) * o.ldc), _MM_HINT_T0);
 #pragma GCC unroll 2
     for (int k = 0; k < kc; k++) {
         __m512 bv[V];
-        for (int j = 0; j < V; j++) bv[j] = _mm512_loadu_ps(b + size_t(k) * kNR + 16 * j);
+        for (int j = 0; j < V; j++) bv[j] = _mm512_loadu_ps(b + size_t(k) * ldb + 16 * j);
         for (int i = 0; i < MR; i++) {
             const __m512 av = _mm512_set1_ps(a[size_t(k) * kMR + i]);
             for (int j = 0; j < V; j++) r[i][j] = _mm512_fmadd_ps(av, bv[j], r[i][j]);
         }
     }
-    if (e != Epilogue::SwiGLU) {  // the common path straight from registers, with masked edges
+    if (o.e == Epilogue::Store || o.e == Epilogue::Add) {  // straight from registers, with masked edges
         for (int j = 0; j < V; j++) {
-            const int n = std::clamp(nvalid - 16 * j, 0, 16);
+            const int n = std::clamp(o.nvalid - 16 * j, 0, 16);
             const __mmask16 m = __mmask16((1u << n) - 1u);
             if (!m) continue;
             for (int i = 0; i < MR; i++) {
-                float* p = c + size_t(i) * ldc + 16 * j;
+                float* p = o.c + size_t(i) * o.ldc + 16 * j;
                 __m512 v = r[i][j];
-                if (e == Epilogue::Add) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, p));
+                if (o.e == Epilogue::Add) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, p));
                 _mm512_mask_storeu_ps(p, m, v);
             }
         }
@@ -90,29 +119,27 @@ void kernel(int kc, const float* __restrict a, const float* __restrict b, const 
     alignas(64) float t[MR][kNR];
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < V; j++) _mm512_store_ps(&t[i][16 * j], r[i][j]);
-    epilogue<MR>(t, c, ldc, nvalid, e, gu, ldgu, I);
+    epilogue<MR>(t, o);
 }
 #else
 template <int MR>
-void kernel(int kc, const float* __restrict a, const float* __restrict b, const float* init, float* c, int ldc,
-            int nvalid, Epilogue e, float* gu, int ldgu, int I) {
+void kernel(int kc, const float* __restrict a, const float* __restrict b, int ldb, const Tile& o) {
     float t[MR][kNR] = {};
-    if (init)
+    if (o.init)
         for (int i = 0; i < MR; i++)
-            for (int j = 0; j < kNR; j++) t[i][j] = init[i * kNR + j];
+            for (int j = 0; j < kNR; j++) t[i][j] = o.init[i * kNR + j];
     for (int k = 0; k < kc; k++)
         for (int i = 0; i < MR; i++) {
             const float av = a[size_t(k) * kMR + i];
 #pragma omp simd
-            for (int j = 0; j < kNR; j++) t[i][j] += av * b[size_t(k) * kNR + j];
+            for (int j = 0; j < kNR; j++) t[i][j] += av * b[size_t(k) * ldb + j];
         }
-    epilogue<MR>(t, c, ldc, nvalid, e, gu, ldgu, I);
+    epilogue<MR>(t, o);
 }
 #endif
 
-// kernel(kc, a, b, init, c, ldc, nvalid, e, gu, ldgu, I): the tile's sum over kc starts from init ([MR][kNR], the
-// partial sum of earlier k blocks) or from zero, and goes to c through the epilogue.
-using Kernel = void (*)(int, const float*, const float*, const float*, float*, int, int, Epilogue, float*, int, int);
+// kernel<MR>(kc, a, b, ldb, tile): the tile's sum over kc (from tile.init or zero) goes to C by the epilogue.
+using Kernel = void (*)(int, const float*, const float*, int, const Tile&);
 constexpr Kernel kKernels[kMR + 1] = {nullptr, kernel<1>, kernel<2>, kernel<3>, kernel<4>, kernel<5>, kernel<6>};
 static_assert(kMR == 6, "kKernels lists one kernel per tile height");
 
@@ -198,16 +225,35 @@ void pack_b_gated(float* dst, const float* w, int In, int I) {
     }
 }
 
+size_t packed_a_gated_rows_floats(int I, int K) { return size_t((I + kMR / 2 - 1) / (kMR / 2)) * kMR * K; }
+
+void pack_a_gated_rows(float* dst, const float* w, int I, int K) {
+    constexpr int H = kMR / 2;
+    const int tiles = (I + H - 1) / H;
+    for (int t = 0; t < tiles; t++) {
+        float* d = dst + size_t(t) * kMR * K;
+        for (int i = 0; i < kMR; i++) {
+            const int row = t * H + i % H;  // act row
+            const float* s = w + size_t(i < H ? row : I + row) * K;
+            for (int k = 0; k < K; k++) d[size_t(k) * kMR + i] = row < I ? s[k] : 0.0f;
+        }
+    }
+}
+
 void gemm_packed(int M, int N, int K, const float* Ap, const float* Bp, float* C, int ldc, Epilogue e, float* gu,
-                 int ldgu) {
+                 int ldgu, int ldb) {
     if (M <= 0 || N <= 0) return;
-    const bool gated = e == Epilogue::SwiGLU;
-    const int cols = gated ? kNR / 2 : kNR;  // C columns per panel
+    const bool gated = e == Epilogue::SwiGLU, rows = e == Epilogue::SwiGLURows;
+    const int cols = gated ? kNR / 2 : kNR;        // C columns per panel
+    const int tile_rows = rows ? kMR / 2 : kMR;   // C rows per tile
     const int panels = (N + cols - 1) / cols;
-    const int tiles = (M + kMR - 1) / kMR;
-    // Panel by panel: each k block of the panel is used by every row tile while it sits in L1. With more than one
-    // k block, the partial sums of the panel's tiles wait in `part` ([tiles][kMR][kNR]) and only the last block
-    // applies the epilogue, so SwiGLU and Store see complete sums.
+    const int tiles = (M + tile_rows - 1) / tile_rows;
+    const bool packed_b = ldb == 0;
+    if (packed_b) ldb = kNR;
+    TRM_CHECK(packed_b || (!gated && N % kNR == 0));  // a plain B is read a whole panel at a time
+    // Panel by panel: each k block of the panel is used by every row tile while it sits in cache. With more than
+    // one k block, the partial sums of the panel's tiles wait in `part` ([tiles][kMR][kNR]) and only the last
+    // block applies the epilogue, so SwiGLU and Store see complete sums.
     const int kblocks = std::max(1, (K + kKC - 1) / kKC);
     float* part = kblocks > 1 ? gemm_workspace(2, size_t(tiles) * kMR * kNR) : nullptr;
     for (int p = 0; p < panels; p++) {
@@ -215,19 +261,27 @@ void gemm_packed(int M, int N, int K, const float* Ap, const float* Bp, float* C
         for (int kb = 0; kb < kblocks; kb++) {
             const int pc = kb * kKC, kc = std::min(kKC, K - pc);
             const bool last = kb + 1 == kblocks;
-            const float* bp = Bp + size_t(p) * K * kNR + size_t(pc) * kNR;
+            const float* bp = packed_b ? Bp + size_t(p) * K * kNR + size_t(pc) * kNR : Bp + size_t(pc) * ldb + size_t(p) * kNR;
             for (int t = 0; t < tiles; t++) {
-                const int m0 = t * kMR;
-                const float* ap = Ap + size_t(m0) * K + size_t(pc) * kMR;
+                const int m0 = t * tile_rows;
+                const float* ap = Ap + size_t(t) * kMR * K + size_t(pc) * kMR;
                 float* tp = part ? part + size_t(t) * kMR * kNR : nullptr;
-                const float* init = kb > 0 ? tp : nullptr;
+                Tile o;
+                o.init = kb > 0 ? tp : nullptr;
                 if (!last) {  // the whole tile, all kMR rows (the padding rows of A are zeros)
-                    kKernels[kMR](kc, ap, bp, init, tp, kNR, kNR, Epilogue::Store, nullptr, 0, 0);
+                    o.c = tp; o.ldc = kNR; o.nvalid = kNR;
+                    kKernels[kMR](kc, ap, bp, ldb, o);
                     continue;
                 }
-                float* cp = C + size_t(m0) * ldc + size_t(p) * cols;
-                float* g = gu ? gu + size_t(m0) * ldgu + size_t(p) * cols : nullptr;
-                kKernels[std::min(kMR, M - m0)](kc, ap, bp, init, cp, ldc, nvalid, e, g, ldgu, N);
+                o.c = C + size_t(m0) * ldc + size_t(p) * cols;
+                o.ldc = ldc;
+                o.nvalid = nvalid;
+                o.e = e;
+                o.gu = gu ? gu + size_t(m0) * ldgu + size_t(p) * cols : nullptr;
+                o.ldgu = ldgu;
+                o.I = rows ? M : N;
+                o.vrows = std::min(tile_rows, M - m0);
+                kKernels[rows ? kMR : std::min(kMR, M - m0)](kc, ap, bp, ldb, o);
             }
         }
     }

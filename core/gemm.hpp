@@ -31,21 +31,28 @@ void pack_b(float* dst, const float* B, int ldb, bool trans, int K, int N);
 
 // What the kernel does with each finished tile.
 enum class Epilogue {
-    Store,   // C = A @ B
-    Add,     // C += A @ B
-    SwiGLU,  // B packed by pack_b_gated: C[m, i] = silu(gate) * up, for i < N = I
+    Store,       // C = A @ B
+    Add,         // C += A @ B
+    SwiGLU,      // B packed by pack_b_gated: C[m, i] = silu(gate) * up, for i < N = I
+    SwiGLURows,  // A packed by pack_a_gated_rows: C[i, n] = silu(gate row i) * (up row i), for i < M = I
 };
 
 // The SwiGLU gate|up weight w [2I, In] (PyTorch layout; gate rows 0..I-1, up rows I..2I-1) as B = w^T packed so
 // that each kNR-column panel holds kNR/2 gate columns and the kNR/2 up columns with the same index.
 size_t packed_gated_floats(int In, int I);
 void pack_b_gated(float* dst, const float* w, int In, int I);
+// The same weight as the A operand of w @ X (mlp_t, which mixes along the sequence): each kMR-row tile holds
+// kMR/2 gate rows and the kMR/2 up rows with the same index, so the tile yields kMR/2 rows of the activation.
+size_t packed_a_gated_rows_floats(int I, int K);
+void pack_a_gated_rows(float* dst, const float* w, int I, int K);
 
-// C[M, N] (=, += or SwiGLU) Ap @ Bp for packed operands (Ap from pack_a with M rows, Bp from pack_b with N columns,
-// or from pack_b_gated with I = N). SwiGLU writes C [M, N] and, when gu is not null, also the pre-activation
-// [M, 2N] (gate | up, as the unfused linear would) at gu with row stride ldgu, for backward.
+// C[M, N] (=, += or an activation) Ap @ Bp for packed operands (Ap from pack_a with M rows, or from
+// pack_a_gated_rows with I = M; Bp from pack_b with N columns, or from pack_b_gated with I = N). SwiGLU and
+// SwiGLURows write the activation C [M, N] and, when gu is not null, also the pre-activation (gate | up, as the
+// unfused product would lay it out: [M, 2N] for SwiGLU, [2M, N] for SwiGLURows) at gu with row stride ldgu.
+// ldb != 0: B is a plain row-major [K, N] matrix with that row stride, read in place (N a multiple of kNR).
 void gemm_packed(int M, int N, int K, const float* Ap, const float* Bp, float* C, int ldc, Epilogue e,
-                 float* gu = nullptr, int ldgu = 0);
+                 float* gu = nullptr, int ldgu = 0, int ldb = 0);
 
 // A weight packed once as the B operand of x @ w^T (w [out, in], PyTorch layout).
 struct PackedLinear {

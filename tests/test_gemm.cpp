@@ -126,6 +126,38 @@ TEST_CASE("linear_packed with the SwiGLU epilogue equals linear + swiglu, and sa
     }
 }
 
+TEST_CASE("SwiGLURows (gate/up row pairs in one tile) equals the product + swiglu_rows, with B packed or in place") {
+    Rng rng(16);
+    for (int I : {1, 3, 7, 64}) {
+        for (int K : {5, 97}) {
+            for (int N : {64, 128}) {
+                const int ldx = N + 16;  // in place: B rows wider than the panels used
+                auto w = randn(rng, size_t(2) * I * K), X = randn(rng, size_t(K) * ldx);
+                std::vector<float> gu(size_t(2) * I * N), want(size_t(I) * N);
+                gemm_reference(false, false, 2 * I, N, K, 1.0f, w.data(), K, X.data(), ldx, 0.0f, gu.data(), N);
+                swiglu_rows_forward(want.data(), gu.data(), I, N);
+                std::vector<float> ap(packed_a_gated_rows_floats(I, K)), bp(packed_b_floats(K, N));
+                pack_a_gated_rows(ap.data(), w.data(), I, K);
+                pack_b(bp.data(), X.data(), ldx, false, K, N);
+                for (bool in_place : {false, true}) {
+                    std::vector<float> got(want.size()), got_gu(gu.size());
+                    gemm_packed(I, N, K, ap.data(), in_place ? X.data() : bp.data(), got.data(), N,
+                                Epilogue::SwiGLURows, got_gu.data(), N, in_place ? ldx : 0);
+                    INFO("I=" << I << " K=" << K << " N=" << N << " in_place=" << in_place);
+                    CHECK(max_diff(want, got) < tol(K) * 4);
+                    CHECK(max_diff(gu, got_gu) < tol(K));
+                }
+                // a plain product with B in place
+                std::vector<float> want2(size_t(2) * I * N), got2(want2.size()), ap2(packed_a_floats(2 * I, K));
+                gemm_reference(false, false, 2 * I, N, K, 1.0f, w.data(), K, X.data(), ldx, 0.0f, want2.data(), N);
+                pack_a(ap2.data(), w.data(), K, false, 2 * I, K);
+                gemm_packed(2 * I, N, K, ap2.data(), X.data(), got2.data(), N, Epilogue::Store, nullptr, 0, ldx);
+                CHECK(max_diff(want2, got2) < tol(K));
+            }
+        }
+    }
+}
+
 TEST_CASE("linear_packed equals linear_forward, overwriting and accumulating") {
     Rng rng(14);
     for (int R : {1, 95, 193}) {
