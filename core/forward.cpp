@@ -200,7 +200,7 @@ void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float
         const int chunk = row_chunk(r_end - r_begin);
         for (int r0 = r_begin; r0 < r_end; r0 += chunk) {
             const int n = std::min(chunk, r_end - r0);
-            float* act = k.act + size_t(r0) * d.I;
+            float* act = k.act + (k.training ? size_t(r0) * d.I : 0);  // inference: one chunk, reused in L2
             float* h = h2 + size_t(r0) * D;
             linear_packed(act, h1 + size_t(r0) * D, n, pk->gate_up, Epilogue::SwiGLU,
                           k.training ? k.gu + size_t(r0) * 2 * d.I : nullptr);
