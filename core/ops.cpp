@@ -152,22 +152,12 @@ void swiglu_backward(float* dgu, const float* dout, const float* gu, int rows, i
     }
 }
 
-void swiglu_rows_forward(float* out, const float* gu, int I, int cols, int ld) {
-    if (ld == 0 || ld == cols) {
-        const size_t n = size_t(I) * cols;
-        const float* g = gu;
-        const float* u = gu + n;
+void swiglu_rows_forward(float* out, const float* gu, int I, int cols) {
+    const size_t n = size_t(I) * cols;
+    const float* g = gu;
+    const float* u = gu + n;
 #pragma omp simd
-        for (size_t k = 0; k < n; k++) out[k] = silu(g[k]) * u[k];
-        return;
-    }
-    for (int i = 0; i < I; i++) {
-        const float* g = gu + size_t(i) * ld;
-        const float* u = gu + size_t(I + i) * ld;
-        float* y = out + size_t(i) * ld;
-#pragma omp simd
-        for (int j = 0; j < cols; j++) y[j] = silu(g[j]) * u[j];
-    }
+    for (size_t k = 0; k < n; k++) out[k] = silu(g[k]) * u[k];
 }
 
 void swiglu_rows_backward(float* dgu, const float* dout, const float* gu, int I, int cols) {

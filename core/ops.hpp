@@ -41,8 +41,7 @@ void rmsnorm_cols_backward(float* dinp, const float* dout, const float* out, con
 void swiglu_forward(float* out, const float* gu, int rows, int I);
 void swiglu_backward(float* dgu, const float* dout, const float* gu, int rows, int I);  // dgu overwritten
 // Same activation when gate and up are stacked along rows: gu is [2I, cols] (gate rows, then up rows); out [I, cols].
-// ld: row stride of gu and out (0 = cols), for a slice of columns.
-void swiglu_rows_forward(float* out, const float* gu, int I, int cols, int ld = 0);
+void swiglu_rows_forward(float* out, const float* gu, int I, int cols);
 void swiglu_rows_backward(float* dgu, const float* dout, const float* gu, int I, int cols);  // dgu overwritten
 
 // ---- RoPE (rotate-half convention) on the q and k parts of qkv [B*L, 3D] in place; cos/sin: [L, hd] ----
