@@ -196,10 +196,9 @@ void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float
     } else if (pk) {
         // gate_up with SwiGLU fused, down and the norm on chunks of rows, so gu never exists in inference and
         // each chunk's act stays in L2 between the two products.
-        const auto [r_begin, r_end] = team.part(int(R), kMR);
-        const int chunk = row_chunk(r_end - r_begin);
-        for (int r0 = r_begin; r0 < r_end; r0 += chunk) {
-            const int n = std::min(chunk, r_end - r0);
+        const int rows = int(R), chunk = row_chunk(rows);  // one thread here: teams took the branch above
+        for (int r0 = 0; r0 < rows; r0 += chunk) {
+            const int n = std::min(chunk, rows - r0);
             float* act = k.act + (k.training ? size_t(r0) * d.I : 0);  // inference: one chunk, reused in L2
             float* h = h2 + size_t(r0) * D;
             linear_packed(act, h1 + size_t(r0) * D, n, pk->gate_up, Epilogue::SwiGLU,
