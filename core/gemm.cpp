@@ -1,6 +1,7 @@
 #include "core/gemm.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "core/error.hpp"
@@ -84,6 +85,34 @@ inline void epilogue(const float (&t)[MR][kNR], const Tile& o) {
 }
 
 #if defined(__AVX512F__)
+// 16 floats to p, the first n of them: streamed past the caches when whole and aligned (the pre-activation is
+// read back only by the backward, after every other block has run), else a masked store.
+inline void store_stream(float* p, __m512 v, int n) {
+    if (n >= 16 && (reinterpret_cast<uintptr_t>(p) & 63) == 0) _mm512_stream_ps(p, v);
+    else if (n > 0) _mm512_mask_storeu_ps(p, __mmask16((1u << std::min(n, 16)) - 1u), v);
+}
+
+// SwiGLU / SwiGLURows in training: the tile's gate and up sums also go to gu, in the unfused product's layout.
+template <int MR>
+inline void store_pre_activation(const __m512 (&r)[MR][kNR / 16], const Tile& o) {
+    if (o.e == Epilogue::SwiGLU) {  // columns 0..31 gate, 32..63 up (act columns 0..nvalid)
+        for (int i = 0; i < MR; i++) {
+            float* g = o.gu + size_t(i) * o.ldgu;
+            for (int j = 0; j < 2; j++) {
+                store_stream(g + 16 * j, r[i][j], o.nvalid - 16 * j);
+                store_stream(g + o.I + 16 * j, r[i][2 + j], o.nvalid - 16 * j);
+            }
+        }
+    } else if constexpr (MR == kMR) {  // rows 0..2 gate, 3..5 up (act rows 0..vrows)
+        constexpr int H = kMR / 2;
+        for (int i = 0; i < o.vrows; i++)
+            for (int j = 0; j < kNR / 16; j++) {
+                store_stream(o.gu + size_t(i) * o.ldgu + 16 * j, r[i][j], o.nvalid - 16 * j);
+                store_stream(o.gu + size_t(o.I + i) * o.ldgu + 16 * j, r[H + i][j], o.nvalid - 16 * j);
+            }
+    }
+}
+
 // C tile [MR, kNR] from a [kc][kMR] and b [kc][ldb] (kNR columns used): 4 vectors of B per k, one broadcast of
 // A per row, MR x 4 accumulators (24 of the 32 zmm registers at MR = 6).
 template <int MR>
@@ -116,10 +145,13 @@ void kernel(int kc, const float* __restrict a, const float* __restrict b, int ld
         }
         return;
     }
+    if (o.gu) store_pre_activation<MR>(r, o);
     alignas(64) float t[MR][kNR];
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < V; j++) _mm512_store_ps(&t[i][16 * j], r[i][j]);
-    epilogue<MR>(t, o);
+    Tile e = o;
+    e.gu = nullptr;
+    epilogue<MR>(t, e);
 }
 #else
 template <int MR>
@@ -285,6 +317,9 @@ void gemm_packed(int M, int N, int K, const float* Ap, const float* Bp, float* C
             }
         }
     }
+#if defined(__AVX512F__)
+    if (gu) _mm_sfence();  // the streamed pre-activation is ordered before whatever reads it next
+#endif
 }
 
 void PackedLinear::pack(const float* w, int in_, int out_, bool gated_) {

@@ -9,14 +9,23 @@
 namespace trm {
 
 namespace {
-// Floats one block application saves for backward.
-size_t cache_floats(const Config& c, int B) {
+// Carves the buffers of one block application (the whole batch's rows) from p, each starting on a cache line (the
+// pre-activations gu and t_gu are streamed there by the gemm kernel), and returns the floats taken. With p null it
+// only counts.
+size_t carve_cache(BlockCache& k, const Config& c, int B, float* p) {
     Dims d(c, B);
     const size_t R = d.R(), D = size_t(d.D);
-    size_t n = 3 * R * D + R * 2 * d.I + R * d.I + R;  // x, h1, h2, gu, act, rms2
-    if (c.mlp_t) n += size_t(B) * 2 * d.It * D + size_t(B) * d.It * D + size_t(B) * D;
-    else n += R * 3 * D + size_t(B) * d.H * d.L * d.L + R * D + R;
-    return n;
+    size_t used = 0;
+    auto take = [&](size_t n) { float* r = p ? p + used : nullptr; used += whole_lines(n); return r; };
+    k.training = true;
+    k.x = take(R * D); k.h1 = take(R * D); k.h2 = take(R * D);
+    k.gu = take(R * 2 * d.I); k.act = take(R * d.I); k.rms2 = take(R);
+    if (c.mlp_t) {
+        k.t_gu = take(size_t(B) * 2 * d.It * D); k.t_act = take(size_t(B) * d.It * D); k.rms1 = take(size_t(B) * D);
+    } else {
+        k.qkv = take(R * 3 * D); k.probs = take(size_t(B) * d.H * d.L * d.L); k.att = take(R * D); k.rms1 = take(R);
+    }
+    return used;
 }
 
 // The cache of rows [b0, ...) of a cache laid out for the whole batch.
@@ -41,22 +50,13 @@ TrainStep::TrainStep(Model& m, int batch)
     Dims d(c, B);
     const size_t R = d.R(), D = size_t(d.D);
     const int apps = (c.L_cycles + 1) * c.L_layers;
-    cache_mem.resize(cache_floats(c, B) * size_t(apps));
-    float* p = cache_mem.data();
-    auto take = [&](size_t n) { float* r = p; p += n; return r; };
+    BlockCache k;
+    const size_t per_app = carve_cache(k, c, B, nullptr);
+    cache_mem.resize(per_app * size_t(apps));
     for (int a = 0; a < apps; a++) {
-        BlockCache k;
-        k.training = true;
-        k.x = take(R * D); k.h1 = take(R * D); k.h2 = take(R * D);
-        k.gu = take(R * 2 * d.I); k.act = take(R * d.I); k.rms2 = take(R);
-        if (c.mlp_t) {
-            k.t_gu = take(size_t(B) * 2 * d.It * D); k.t_act = take(size_t(B) * d.It * D); k.rms1 = take(size_t(B) * D);
-        } else {
-            k.qkv = take(R * 3 * D); k.probs = take(size_t(B) * d.H * d.L * d.L); k.att = take(R * D); k.rms1 = take(R);
-        }
+        carve_cache(k, c, B, cache_mem.data() + per_app * size_t(a));
         caches.push_back(k);
     }
-    TRM_CHECK(p == cache_mem.data() + cache_mem.size());
     const int shards = shard_count(B);
     for (int i = 0; i < shards; i++) gscratch.emplace_back(c, max_shard_rows(B));
     for (int i = 1; i < shards; i++) shard_grads.emplace_back(grad_layout.total, 0.0f);

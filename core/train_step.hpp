@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/aligned.hpp"
 #include "core/backward.hpp"
 #include "core/forward.hpp"
 #include "core/loss.hpp"
@@ -31,7 +32,7 @@ struct TrainStep {
     std::vector<std::vector<float>> shard_grads;  // shards 1.. accumulate here, then add into grads
     int B;
     Forward fwd;                     // x, carry z_H / z_L, inference scratch for the no-grad cycles
-    std::vector<float> cache_mem;    // every block application of the last H cycle
+    AlignedVector<float> cache_mem;  // every block application of the last H cycle
     std::vector<BlockCache> caches;
     std::vector<BlockGradScratch> gscratch;  // one per shard
     std::vector<float> dz_H, dz_L, dx, dlogits, dq;

@@ -1,6 +1,7 @@
 // trm's packed sgemm (core/gemm.hpp) against the naive double-accumulating reference, on shapes that hit every edge:
 // row tails (M not a multiple of kMR), column tails (N not a multiple of kNR), k blocking (K > 2048), both
-// operand layouts, the Add and SwiGLU epilogues, and gemm() itself, which routes through the packed kernel.
+// operand layouts, B read in place, every epilogue (the training pre-activation both streamed into cache-line
+// aligned buffers and stored with masks elsewhere), gemm_any, and the team split against one thread.
 // Error budget: float32 sums of K products of N(0,1) values carry ~sqrt(K) * 2^-24 * |terms| rounding, ~1e-5
 // at K = 700; kTol = 1e-4 * sqrt(K) leaves ~10x margin, while a wrong index or a dropped k block is O(1).
 #include <doctest/doctest.h>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/aligned.hpp"
 #include "core/forward.hpp"
 #include "core/gemm.hpp"
 #include "core/ops.hpp"
@@ -28,7 +30,8 @@ std::vector<float> randn(Rng& rng, size_t n) {
     return v;
 }
 
-double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+template <class A, class B>
+double max_diff(const A& a, const B& b) {
     REQUIRE(a.size() == b.size());
     double m = 0;
     for (size_t i = 0; i < a.size(); i++) m = std::max(m, double(std::fabs(a[i] - b[i])));
@@ -113,7 +116,8 @@ TEST_CASE("linear_packed with the SwiGLU epilogue equals linear + swiglu, and sa
                 swiglu_forward(want.data(), gu.data(), R, I);
                 PackedLinear p;
                 p.pack(w.data(), In, 2 * I, /*gated=*/true);
-                std::vector<float> got(want.size()), got_gu(gu.size());
+                std::vector<float> got(want.size());
+                AlignedVector<float> got_gu(gu.size());  // whole aligned vectors are streamed, tails masked
                 linear_packed(got.data(), x.data(), R, p, Epilogue::SwiGLU, got_gu.data());
                 INFO("R=" << R << " In=" << In << " I=" << I);
                 CHECK(max_diff(want, got) < tol(In) * 4);
@@ -140,7 +144,8 @@ TEST_CASE("SwiGLURows (gate/up row pairs in one tile) equals the product + swigl
                 pack_a_gated_rows(ap.data(), w.data(), I, K);
                 pack_b(bp.data(), X.data(), ldx, false, K, N);
                 for (bool in_place : {false, true}) {
-                    std::vector<float> got(want.size()), got_gu(gu.size());
+                    std::vector<float> got(want.size());
+                    AlignedVector<float> got_gu(gu.size());
                     gemm_packed(I, N, K, ap.data(), in_place ? X.data() : bp.data(), got.data(), N,
                                 Epilogue::SwiGLURows, got_gu.data(), N, in_place ? ldx : 0);
                     INFO("I=" << I << " K=" << K << " N=" << N << " in_place=" << in_place);
