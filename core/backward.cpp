@@ -13,9 +13,11 @@ BlockGradScratch::BlockGradScratch(const Config& c, int B) {
     d_h1.resize(R * d.D);
     d_gu.resize(R * 2 * d.I);
     d_act.resize(R * d.I);
+    act.resize(R * d.I);
     if (c.mlp_t) {
         t_dgu.resize(size_t(2) * d.It * d.D);
         t_dact.resize(size_t(d.It) * d.D);
+        t_act.resize(size_t(d.It) * d.D);
         t_dy.resize(size_t(d.L) * d.D);
     } else {
         d_qkv.resize(R * 3 * d.D);
@@ -24,17 +26,22 @@ BlockGradScratch::BlockGradScratch(const Config& c, int B) {
     }
 }
 
+size_t BlockGradScratch::bytes() const {
+    return (d_h1.size() + d_gu.size() + d_act.size() + act.size() + d_qkv.size() + d_att.size() + att_scratch.size() +
+            t_dgu.size() + t_dact.size() + t_act.size() + t_dy.size()) * sizeof(float);
+}
+
 void block_backward(const BlockView<float>& dw, const BlockView<const float>& w, float* dh, int B, const Dims& d,
                     const Config& c, const float* cos, const float* sin, const BlockCache& k, BlockGradScratch& s) {
     const size_t R = size_t(B) * d.L;
     const int D = d.D;
-    // h2 = rms_norm(h1 + down(swiglu(gate_up(h1))))
+    // h2 = rms_norm(h1 + down(act)), act = swiglu(gu), gu = gate_up(h1)
     float* dy2 = dh;  // d(h1 + mlp) after the norm's backward, in place
     rmsnorm_backward(dy2, dh, k.h2, k.rms2, int(R), D, /*overwrite=*/true);
     std::memcpy(s.d_h1.data(), dy2, R * D * sizeof(float));                          // residual path
-    std::memset(s.d_act.data(), 0, R * d.I * sizeof(float));
-    linear_backward(s.d_act.data(), dw.down, dy2, k.act, w.down, int(R), d.I, D);
-    swiglu_backward(s.d_gu.data(), s.d_act.data(), k.gu, int(R), d.I);
+    gemm(false, false, int(R), d.I, D, 1.0f, dy2, D, w.down, d.I, 0.0f, s.d_act.data(), d.I);  // dact = dy2 @ Wd
+    swiglu_backward(s.d_gu.data(), s.d_act.data(), k.gu, int(R), d.I, s.act.data());  // and act, from gu
+    linear_backward(nullptr, dw.down, dy2, s.act.data(), w.down, int(R), d.I, D);
     linear_backward(s.d_h1.data(), dw.gate_up, s.d_gu.data(), k.h1, w.gate_up, int(R), D, 2 * d.I);
     if (c.mlp_t) {
         // per puzzle: y = rms_cols(x_b + Wd @ swiglu_rows(Wgu @ x_b))
@@ -44,11 +51,11 @@ void block_backward(const BlockView<float>& dw, const BlockView<const float>& w,
             rmsnorm_cols_backward(dyb, s.d_h1.data() + off, k.h1 + off, k.rms1 + size_t(b) * D, d.L, D, true);
             const float* xb = k.x + off;
             const float* gu = k.t_gu + size_t(b) * 2 * d.It * D;
-            const float* act = k.t_act + size_t(b) * d.It * D;
-            // O = Wd [L, It] @ A [It, D]: dA = Wd^T dO ; dWd += dO A^T
+            float* act = s.t_act.data();
+            // O = Wd [L, It] @ A [It, D]: dA = Wd^T dO ; dWd += dO A^T (A recomputed from gu by the SwiGLU pass)
             gemm(true, false, d.It, D, d.L, 1.0f, w.mlp_t_down, d.It, dyb, D, 0.0f, s.t_dact.data(), D);
+            swiglu_rows_backward(s.t_dgu.data(), s.t_dact.data(), gu, d.It, D, act);
             gemm(false, true, d.L, d.It, D, 1.0f, dyb, D, act, D, 1.0f, dw.mlp_t_down, d.It);
-            swiglu_rows_backward(s.t_dgu.data(), s.t_dact.data(), gu, d.It, D);
             // G = Wgu [2It, L] @ x_b [L, D]: dx_b = Wgu^T dG ; dWgu += dG x_b^T
             float* dx = dh + off;
             std::memcpy(dx, dyb, size_t(d.L) * D * sizeof(float));                  // residual path

@@ -5,10 +5,12 @@
 
 namespace trm {
 
-// Scratch for block_backward, sized once from (Config, batch).
+// Scratch for block_backward, sized once from (Config, batch). Training does not keep the SwiGLU activations
+// (act, t_act): the backward recomputes them from the saved pre-activations in its SwiGLU pass.
 struct BlockGradScratch {
-    std::vector<float> d_h1, d_gu, d_act, d_qkv, d_att, att_scratch, t_dgu, t_dact, t_dy;
+    std::vector<float> d_h1, d_gu, d_act, act, d_qkv, d_att, att_scratch, t_dgu, t_dact, t_act, t_dy;
     BlockGradScratch(const Config& c, int B);
+    size_t bytes() const;
 };
 
 // dh: on entry d(block output) [R, D]; on return d(block input) [R, D].

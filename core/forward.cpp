@@ -143,7 +143,7 @@ void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float
         for (int b = 0; b < B && nc > 0; b++) {
             const float* xb = hs + size_t(b) * d.L * D;
             float* gu = k.t_gu + (k.training ? size_t(b) * 2 * d.It * D : 0);
-            float* act = k.t_act + (k.training ? size_t(b) * d.It * D : 0);
+            float* act = k.t_act;  // scratch for one puzzle, also in training (the backward recomputes it)
             float* yb = h1 + size_t(b) * d.L * D;
             float* rms = k.rms1 + (k.training ? size_t(b) * D : 0);
             if (yb != xb) std::memcpy(yb, xb, size_t(d.L) * D * sizeof(float));  // training: solo team
@@ -199,7 +199,7 @@ void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float
         const int rows = int(R), chunk = row_chunk(rows);  // one thread here: teams took the branch above
         for (int r0 = 0; r0 < rows; r0 += chunk) {
             const int n = std::min(chunk, rows - r0);
-            float* act = k.act + (k.training ? size_t(r0) * d.I : 0);  // inference: one chunk, reused in L2
+            float* act = k.act;  // one chunk, reused in L2 (training too: the backward recomputes act from gu)
             float* h = h2 + size_t(r0) * D;
             linear_packed(act, h1 + size_t(r0) * D, n, pk->gate_up, Epilogue::SwiGLU,
                           k.training ? k.gu + size_t(r0) * 2 * d.I : nullptr);

@@ -27,11 +27,11 @@ struct BlockCache {
     float* probs = nullptr;  // [B, H, L, L] (training) or [L, L] scratch (inference)
     float* att = nullptr;    // [R, D] attention output before o_proj
     float* t_gu = nullptr;   // [B, 2It, D] mlp_t gate|up rows (inference: [2It, D])
-    float* t_act = nullptr;  // [B, It, D] (inference: [It, D])
+    float* t_act = nullptr;  // [It, D] scratch (not kept for training: the backward recomputes it from t_gu)
     float* h1 = nullptr;     // [R, D] after the first post-norm
     float* rms1 = nullptr;   // [R] (attention) or [B, D] (mlp_t, per column)
     float* gu = nullptr;     // [R, 2I]
-    float* act = nullptr;    // [R, I]
+    float* act = nullptr;    // [R, I] scratch (not kept for training: the backward recomputes it from gu)
     float* h2 = nullptr;     // [R, D] block output (training only; inference works in place)
     float* rms2 = nullptr;   // [R]
     bool training = false;

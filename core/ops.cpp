@@ -129,7 +129,13 @@ static inline void swiglu_grad(float g, float u, float dy, float* dg, float* du)
     *du = dy * g * s;
     *dg = dy * u * s * (1.0f + g * (1.0f - s));
 }
-
+// The same, also recomputing the activation y = silu(g) * u from the one sigmoid (training does not keep it).
+static inline void swiglu_grad(float g, float u, float dy, float* dg, float* du, float* y) {
+    const float s = sigmoid_fast(g);
+    *du = dy * g * s;
+    *dg = dy * u * s * (1.0f + g * (1.0f - s));
+    *y = g * s * u;
+}
 void swiglu_forward(float* out, const float* gu, int rows, int I) {
     for (int r = 0; r < rows; r++) {
         const float* g = gu + size_t(r) * 2 * I;
@@ -140,15 +146,21 @@ void swiglu_forward(float* out, const float* gu, int rows, int I) {
     }
 }
 
-void swiglu_backward(float* dgu, const float* dout, const float* gu, int rows, int I) {
+void swiglu_backward(float* dgu, const float* dout, const float* gu, int rows, int I, float* act) {
     for (int r = 0; r < rows; r++) {
         const float* g = gu + size_t(r) * 2 * I;
         const float* u = g + I;
         const float* dy = dout + size_t(r) * I;
         float* dg = dgu + size_t(r) * 2 * I;
         float* du = dg + I;
+        if (act) {
+            float* y = act + size_t(r) * I;
 #pragma omp simd
-        for (int i = 0; i < I; i++) swiglu_grad(g[i], u[i], dy[i], &dg[i], &du[i]);
+            for (int i = 0; i < I; i++) swiglu_grad(g[i], u[i], dy[i], &dg[i], &du[i], &y[i]);
+        } else {
+#pragma omp simd
+            for (int i = 0; i < I; i++) swiglu_grad(g[i], u[i], dy[i], &dg[i], &du[i]);
+        }
     }
 }
 
@@ -160,10 +172,15 @@ void swiglu_rows_forward(float* out, const float* gu, int I, int cols) {
     for (size_t k = 0; k < n; k++) out[k] = silu(g[k]) * u[k];
 }
 
-void swiglu_rows_backward(float* dgu, const float* dout, const float* gu, int I, int cols) {
+void swiglu_rows_backward(float* dgu, const float* dout, const float* gu, int I, int cols, float* act) {
     const size_t n = size_t(I) * cols;
+    if (act) {
 #pragma omp simd
-    for (size_t k = 0; k < n; k++) swiglu_grad(gu[k], gu[n + k], dout[k], &dgu[k], &dgu[n + k]);
+        for (size_t k = 0; k < n; k++) swiglu_grad(gu[k], gu[n + k], dout[k], &dgu[k], &dgu[n + k], &act[k]);
+    } else {
+#pragma omp simd
+        for (size_t k = 0; k < n; k++) swiglu_grad(gu[k], gu[n + k], dout[k], &dgu[k], &dgu[n + k]);
+    }
 }
 
 // ---- RoPE ----

@@ -39,10 +39,11 @@ void rmsnorm_cols_backward(float* dinp, const float* dout, const float* out, con
 
 // ---- SwiGLU activation: out[r, i] = silu(gu[r, i]) * gu[r, I + i]; gu is [rows, 2I] (gate | up) ----
 void swiglu_forward(float* out, const float* gu, int rows, int I);
-void swiglu_backward(float* dgu, const float* dout, const float* gu, int rows, int I);  // dgu overwritten
+// dgu overwritten; act (optional) [rows, I] = the activation recomputed from gu.
+void swiglu_backward(float* dgu, const float* dout, const float* gu, int rows, int I, float* act = nullptr);
 // Same activation when gate and up are stacked along rows: gu is [2I, cols] (gate rows, then up rows); out [I, cols].
 void swiglu_rows_forward(float* out, const float* gu, int I, int cols);
-void swiglu_rows_backward(float* dgu, const float* dout, const float* gu, int I, int cols);  // dgu overwritten
+void swiglu_rows_backward(float* dgu, const float* dout, const float* gu, int I, int cols, float* act = nullptr);
 
 // ---- RoPE (rotate-half convention) on the q and k parts of qkv [B*L, 3D] in place; cos/sin: [L, hd] ----
 void rope_forward(float* qkv, const float* cos, const float* sin, int rows, int L, int H, int hd);

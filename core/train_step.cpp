@@ -19,9 +19,9 @@ size_t carve_cache(BlockCache& k, const Config& c, int B, float* p) {
     auto take = [&](size_t n) { float* r = p ? p + used : nullptr; used += whole_lines(n); return r; };
     k.training = true;
     k.x = take(R * D); k.h1 = take(R * D); k.h2 = take(R * D);
-    k.gu = take(R * 2 * d.I); k.act = take(R * d.I); k.rms2 = take(R);
+    k.gu = take(R * 2 * d.I); k.rms2 = take(R);  // act: the shard's scratch; the backward recomputes it from gu
     if (c.mlp_t) {
-        k.t_gu = take(size_t(B) * 2 * d.It * D); k.t_act = take(size_t(B) * d.It * D); k.rms1 = take(size_t(B) * D);
+        k.t_gu = take(size_t(B) * 2 * d.It * D); k.rms1 = take(size_t(B) * D);
     } else {
         k.qkv = take(R * 3 * D); k.probs = take(size_t(B) * d.H * d.L * d.L); k.att = take(R * D); k.rms1 = take(R);
     }
@@ -34,9 +34,9 @@ BlockCache offset_cache(const BlockCache& k, const Config& c, int b0) {
     const size_t L = d.L, D = d.D, b = size_t(b0);
     BlockCache o = k;
     o.x += b * L * D; o.h1 += b * L * D; o.h2 += b * L * D;
-    o.gu += b * L * 2 * d.I; o.act += b * L * d.I; o.rms2 += b * L;
+    o.gu += b * L * 2 * d.I; o.rms2 += b * L;
     if (c.mlp_t) {
-        o.t_gu += b * 2 * d.It * D; o.t_act += b * d.It * D; o.rms1 += b * D;
+        o.t_gu += b * 2 * d.It * D; o.rms1 += b * D;
     } else {
         o.qkv += b * L * 3 * D; o.probs += b * d.H * L * L; o.att += b * L * D; o.rms1 += b * L;
     }
@@ -71,9 +71,7 @@ TrainStep::TrainStep(Model& m, int batch)
 size_t TrainStep::activation_bytes() const {
     size_t n = (cache_mem.size() + grads.size() * (1 + shard_grads.size()) + dz_H.size() * 3 + dlogits.size()) *
                sizeof(float) + fwd.bytes();
-    for (auto& g : gscratch)
-        n += (g.d_h1.size() + g.d_gu.size() + g.d_act.size() + g.d_qkv.size() + g.d_att.size() + g.att_scratch.size() +
-              g.t_dgu.size() + g.t_dact.size() + g.t_dy.size()) * sizeof(float);
+    for (auto& g : gscratch) n += g.bytes();
     return n;
 }
 
@@ -114,18 +112,24 @@ StepMetrics TrainStep::forward_backward(double grad_scale, Rng& rng, float explo
         float* z_H = fwd.z_H.data() + off;
         float* z_L = fwd.z_L.data() + off;
         const float* x = fwd.x.data() + off;
+        auto cache = [&](int a) {  // the application's saved buffers, with the SwiGLU activations in shard scratch
+            BlockCache kc = offset_cache(caches[size_t(a)], c, b0);
+            kc.act = fwd.scratch[k].act.data();
+            kc.t_act = fwd.scratch[k].tact.data();
+            return kc;
+        };
         int app = 0;
         for (int lc = 0; lc < c.L_cycles; lc++) {            // z_L = L_level(z_L, z_H + input_embeddings)
             add_inplace(z_L, z_H, n);
             add_inplace(z_L, x, n);
             for (size_t l = 0; l < w.blocks.size(); l++) {
-                BlockCache kc = offset_cache(caches[app++], c, b0);
+                BlockCache kc = cache(app++);
                 block_forward(w.blocks[l], packed(l), z_L, nb, ds, c, cs, sn, kc);
             }
         }
         add_inplace(z_H, z_L, n);                             // z_H = L_level(z_H, z_L)
         for (size_t l = 0; l < w.blocks.size(); l++) {
-            BlockCache kc = offset_cache(caches[app++], c, b0);
+            BlockCache kc = cache(app++);
             block_forward(w.blocks[l], packed(l), z_H, nb, ds, c, cs, sn, kc);
         }
         heads_forward(fwd.logits.data() + size_t(b0) * d.S * d.V, fwd.q.data() + size_t(b0) * 2, w, ds, z_H);

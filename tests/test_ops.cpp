@@ -375,6 +375,12 @@ TEST_CASE("swiglu_forward definition and swiglu_backward against finite differen
     auto dgu = randn(rng, gu.size());  // garbage: must be overwritten
     swiglu_backward(dgu.data(), Rw.data(), gu.data(), rows, I);
     check_grad("swiglu_backward", dgu, fd, kRelTol);
+    // training recomputes the activation in the same pass: same gradient, and the forward's values
+    J();
+    auto dgu2 = randn(rng, gu.size()), act = randn(rng, out.size());
+    swiglu_backward(dgu2.data(), Rw.data(), gu.data(), rows, I, act.data());
+    CHECK(dgu2 == dgu);
+    for (size_t i = 0; i < out.size(); i++) CHECK(act[i] == doctest::Approx(out[i]).epsilon(1e-6));
 }
 
 TEST_CASE("swiglu_rows_backward against finite differences; rows layout equals the column layout transposed") {
@@ -387,6 +393,11 @@ TEST_CASE("swiglu_rows_backward against finite differences; rows layout equals t
     auto dgu = randn(rng, gu.size());
     swiglu_rows_backward(dgu.data(), Rw.data(), gu.data(), I, cols);
     check_grad("swiglu_rows_backward", dgu, fd, kRelTol);
+    J();
+    auto dgu2 = randn(rng, gu.size()), act = randn(rng, out.size());
+    swiglu_rows_backward(dgu2.data(), Rw.data(), gu.data(), I, cols, act.data());
+    CHECK(dgu2 == dgu);
+    for (size_t i = 0; i < out.size(); i++) CHECK(act[i] == doctest::Approx(out[i]).epsilon(1e-6));
     // element (i, c) of the rows form is element (c, i) of the column form with gate/up halves side by side
     std::vector<float> gu_c(gu.size()), R_c(Rw.size()), out_c(out.size()), dgu_c(gu.size());
     for (int i = 0; i < I; i++)
