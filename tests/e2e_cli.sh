@@ -269,6 +269,17 @@ assert d['train.puzzle_identifiers']['shape'] == [n] and d['test.inputs']['shape
 PY
 expect_rc 1 "export is ARC only" -- "$TRM" train sudoku --export-data "$tmp/x.safetensors"
 
+# ---- bench: the shipped model's rows, inference and training, each with a throughput and a share of the peak ---
+for mode in "" "--train"; do
+    # shellcheck disable=SC2086
+    expect_rc 0 "bench $mode" -- "$TRM" bench $mode --only shipped --seconds 0.05
+    rows=$(grep -c '^sudoku-mlp-128 (shipped' "$tmp/out" || true)
+    want=2; [[ $mode == --train ]] && want=1  # training has no batch-1 row
+    [[ $rows -eq $want ]] && ok || fail "bench $mode: $rows rows, expected $want: $(cat "$tmp/out")"
+    awk '/^sudoku-mlp-128 \(shipped/ { if (!($(NF-2) > 0 && $NF + 0 > 0)) bad = 1 } END { exit bad }' "$tmp/out" \
+        && ok || fail "bench $mode: a row without GFLOP/s or %peak: $(cat "$tmp/out")"
+done
+
 # ---- help with worked examples ---------------------------------------------------------------------------------
 for cmd in "solve" "eval sudoku" "eval maze" "eval arc" "generate sudoku" "generate maze"; do
     # shellcheck disable=SC2086
