@@ -136,6 +136,7 @@ static inline void swiglu_grad(float g, float u, float dy, float* dg, float* du,
     *dg = dy * u * s * (1.0f + g * (1.0f - s));
     *y = g * s * u;
 }
+
 void swiglu_forward(float* out, const float* gu, int rows, int I) {
     for (int r = 0; r < rows; r++) {
         const float* g = gu + size_t(r) * 2 * I;
