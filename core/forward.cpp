@@ -130,8 +130,10 @@ void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float
     TRM_CHECK(team.T == 1 || (pk && c.mlp_t && !k.training));  // teams split only the packed mlp_t inference
     const size_t R = size_t(B) * d.L;
     const int D = d.D;
-    if (k.training) std::memcpy(k.x, hs, R * D * sizeof(float));
-    float* h1 = k.training ? k.h1 : hs;
+    // Everything runs in place in hs, as in inference; training also saves the block's input and both post-norm
+    // outputs for the backward, written past the caches (read back only after every other block has run).
+    if (k.training) copy_past_caches(k.x, hs, R * D);
+    float* h1 = hs;
     if (c.mlp_t) {
         // Per puzzle b: x_b [L, D]; G = Wgu [2It, L] @ x_b -> [2It, D] (gate rows | up rows);
         // A = silu(G_gate) * G_up [It, D]; O = Wd [L, It] @ A [It, D]; y = rms_cols(x_b + O).
@@ -144,9 +146,8 @@ void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float
             const float* xb = hs + size_t(b) * d.L * D;
             float* gu = k.t_gu + (k.training ? size_t(b) * 2 * d.It * D : 0);
             float* act = k.t_act;  // scratch for one puzzle, also in training (the backward recomputes it)
-            float* yb = h1 + size_t(b) * d.L * D;
+            float* yb = h1 + size_t(b) * d.L * D;  // = xb: y = x_b + O in place
             float* rms = k.rms1 + (k.training ? size_t(b) * D : 0);
-            if (yb != xb) std::memcpy(yb, xb, size_t(d.L) * D * sizeof(float));  // training: solo team
             if (pk) {
                 // SwiGLU fused into the gate_up product (act rows straight from gate/up row pairs); x_b and act
                 // are read in place when D is whole panels, else packed first
@@ -175,13 +176,12 @@ void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float
         else linear_forward(k.qkv, hs, w.qkv, int(R), D, 3 * D);
         if (cos) rope_forward(k.qkv, cos, sin, int(R), d.L, d.H, d.hd);
         attention_forward(k.att, k.probs, k.qkv, B, d.L, d.H, d.hd, k.training);
-        if (h1 != hs) std::memcpy(h1, hs, R * D * sizeof(float));
         if (pk) linear_packed(h1, k.att, int(R), pk->o, Epilogue::Add);
         else linear_forward(h1, k.att, w.o, int(R), D, D, /*accumulate=*/true);
         rmsnorm_forward(h1, k.rms1, h1, int(R), D, c.rms_norm_eps);
     }
-    float* h2 = k.training ? k.h2 : hs;
-    if (h2 != h1) std::memcpy(h2, h1, R * D * sizeof(float));
+    if (k.training) copy_past_caches(k.h1, h1, R * D);
+    float* h2 = hs;
     if (pk && team.T > 1) {
         // A team splits columns: its own act columns (and gate_up panels), then its own output columns of down
         // (and down panels), so each thread streams only its share of the weights; rows get the norm.
@@ -212,7 +212,7 @@ void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float
         linear_forward(h2, k.act, w.down, int(R), d.I, D, /*accumulate=*/true);
         rmsnorm_forward(h2, k.rms2, h2, int(R), D, c.rms_norm_eps);
     }
-    if (h2 != hs) std::memcpy(hs, h2, R * D * sizeof(float));
+    if (k.training) copy_past_caches(k.h2, h2, R * D);
 }
 
 void heads_forward(float* logits, float* q, const ModelView<const float>& w, const Dims& d, const float* z_H) {

@@ -3,8 +3,12 @@
 #include <cblas.h>
 #include <cmath>
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "core/vecmath.hpp"
 
@@ -299,6 +303,18 @@ void add_inplace(float* a, const float* b, size_t n) {
 void add_into(float* out, const float* a, const float* b, size_t n) {
 #pragma omp simd
     for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+void copy_past_caches(float* dst, const float* src, size_t n) {
+#if defined(__AVX512F__)
+    size_t i = 0;
+    for (; i < n && (reinterpret_cast<uintptr_t>(dst + i) & 63) != 0; i++) dst[i] = src[i];
+    for (; i + 16 <= n; i += 16) _mm512_stream_ps(dst + i, _mm512_loadu_ps(src + i));
+    for (; i < n; i++) dst[i] = src[i];
+    _mm_sfence();  // ordered before whatever reads them next
+#else
+    std::memcpy(dst, src, n * sizeof(float));
+#endif
 }
 
 }  // namespace trm

@@ -61,6 +61,9 @@ void attention_backward(float* dqkv, float* scratch, const float* datt, const fl
 // ---- element-wise ----
 void add_inplace(float* a, const float* b, size_t n);                 // a += b
 void add_into(float* out, const float* a, const float* b, size_t n);  // out = a + b
+// dst = src, with streaming stores past the caches where dst is cache-line aligned: for data saved now and read
+// back much later (training's saved activations), which would otherwise first read every cold line it writes.
+void copy_past_caches(float* dst, const float* src, size_t n);
 
 // Thread count used by gemm (OpenBLAS). 0 = leave the library default.
 void set_num_threads(int n);

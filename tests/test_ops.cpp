@@ -417,6 +417,21 @@ TEST_CASE("swiglu_rows_backward against finite differences; rows layout equals t
         }
 }
 
+TEST_CASE("copy_past_caches copies exactly, whatever the alignment and length") {
+    Rng rng(12);
+    auto src = randn(rng, 300);
+    for (size_t off : {0, 1, 5, 16}) {
+        for (size_t n : {0, 1, 15, 16, 17, 100, 283}) {
+            std::vector<float> dst(320, -7.0f);
+            copy_past_caches(dst.data() + off, src.data(), n);
+            for (size_t i = 0; i < dst.size(); i++) {
+                INFO("off=" << off << " n=" << n << " i=" << i);
+                CHECK(dst[i] == (i >= off && i < off + n ? src[i - off] : -7.0f));
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // RoPE
 // ---------------------------------------------------------------------------------------------------------------
