@@ -141,7 +141,8 @@ void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float
         team.sync();
         const auto [c0, c1] = team.part(D, kNR);
         const int nc = c1 - c0;
-        float* xp = pk ? gemm_workspace(1, packed_b_floats(std::max(d.L, d.It), D)) : nullptr;
+        float* xp = pk ? gemm_workspace(1, packed_b_floats(d.L, D)) : nullptr;  // x_b packed (when not in place)
+        float* ap = pk ? gemm_workspace(4, packed_b_floats(d.It, D)) : nullptr;  // act packed (when not in place)
         for (int b = 0; b < B && nc > 0; b++) {
             const float* xb = hs + size_t(b) * d.L * D;
             float* gu = k.t_gu + (k.training ? size_t(b) * 2 * d.It * D : 0);
@@ -154,14 +155,16 @@ void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float
                 // (rows 2 KiB apart, D = 512, alias in L1: packing them measured faster there, 76-78% of peak
                 // against 73% at batch 1)
                 const bool in_place = D % kNR == 0 && D % 512 != 0;
-                const float* xs = xb + c0;
-                if (!in_place) pack_b(xp, xs, D, false, d.L, nc), xs = xp;
-                gemm_packed(d.It, nc, d.L, pk->t_gate_up.data(), xs, act + c0, D, Epilogue::SwiGLURows,
-                            k.training ? gu + c0 : nullptr, D, in_place ? D : 0);
-                const float* as = act + c0;
-                if (!in_place) pack_b(xp, as, D, false, d.It, nc), as = xp;
-                gemm_packed(d.L, nc, d.It, pk->t_down.data(), as, yb + c0, D, Epilogue::Add, nullptr, 0,
-                            in_place ? D : 0);
+                float* gus = k.training ? gu + c0 : nullptr;
+                if (in_place) {
+                    gemm_packed(d.It, nc, d.L, pk->t_gate_up.data(), xb + c0, act + c0, D, Epilogue::SwiGLURows, gus,
+                                D, D);
+                    gemm_packed(d.L, nc, d.It, pk->t_down.data(), act + c0, yb + c0, D, Epilogue::Add, nullptr, 0, D);
+                } else {  // act goes straight from the epilogue into the packed B operand of down
+                    pack_b(xp, xb + c0, D, false, d.L, nc);
+                    gemm_packed(d.It, nc, d.L, pk->t_gate_up.data(), xp, ap, d.It, Epilogue::SwiGLURowsPackB, gus, D);
+                    gemm_packed(d.L, nc, d.It, pk->t_down.data(), ap, yb + c0, D, Epilogue::Add);
+                }
                 rmsnorm_cols_forward(yb + c0, rms + c0, yb + c0, d.L, nc, c.rms_norm_eps, D);
             } else {
                 gemm(false, false, 2 * d.It, D, d.L, 1.0f, w.mlp_t_gate_up, d.L, xb, D, 0.0f, gu, D);
@@ -195,15 +198,16 @@ void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float
         rmsnorm_forward(h2 + size_t(r0) * D, k.rms2 + r0, h2 + size_t(r0) * D, r1 - r0, D, c.rms_norm_eps);
     } else if (pk) {
         // gate_up with SwiGLU fused, down and the norm on chunks of rows, so gu never exists in inference and
-        // each chunk's act stays in L2 between the two products.
-        const int rows = int(R), chunk = row_chunk(rows);  // one thread here: teams took the branch above
+        // each chunk's act stays in L2 between the two products: gate_up's epilogue writes it straight into down's
+        // packed A operand (training too: the backward recomputes act from gu).
+        const int rows = int(R), chunk = row_chunk(rows, d.I);  // one thread here: teams took the branch above
+        float* ap = gemm_workspace(4, packed_a_floats(chunk, d.I));
         for (int r0 = 0; r0 < rows; r0 += chunk) {
             const int n = std::min(chunk, rows - r0);
-            float* act = k.act;  // one chunk, reused in L2 (training too: the backward recomputes act from gu)
             float* h = h2 + size_t(r0) * D;
-            linear_packed(act, h1 + size_t(r0) * D, n, pk->gate_up, Epilogue::SwiGLU,
+            linear_packed(ap, h1 + size_t(r0) * D, n, pk->gate_up, Epilogue::SwiGLUPackA,
                           k.training ? k.gu + size_t(r0) * 2 * d.I : nullptr);
-            linear_packed(h, act, n, pk->down, Epilogue::Add);
+            gemm_packed(n, D, d.I, ap, pk->down.data.data(), h, D, Epilogue::Add);
             rmsnorm_forward(h, k.rms2 + r0, h, n, D, c.rms_norm_eps);
         }
     } else {

@@ -35,36 +35,64 @@ struct Tile {
     int vrows = 0;                // SwiGLURows: valid act rows of the tile (1..kMR/2)
 };
 
+// The tile's gate and up sums to gu in the unfused product's layout (training; the AVX-512 kernel streams them
+// from registers instead and clears gu before calling epilogue()).
+template <int MR>
+inline void store_gu(const float (&t)[MR][kNR], const Tile& o, bool by_rows) {
+    if (!by_rows) {  // columns 0..31 gate, 32..63 up
+        for (int i = 0; i < MR; i++) {
+            float* g = o.gu + size_t(i) * o.ldgu;
+            for (int j = 0; j < o.nvalid; j++) { g[j] = t[i][j]; g[o.I + j] = t[i][kNR / 2 + j]; }
+        }
+    } else if constexpr (MR == kMR) {  // rows 0..2 gate, 3..5 up
+        for (int i = 0; i < o.vrows; i++) {
+            float* g = o.gu + size_t(i) * o.ldgu;
+            float* u = o.gu + size_t(o.I + i) * o.ldgu;
+            for (int j = 0; j < o.nvalid; j++) { g[j] = t[i][j]; u[j] = t[kMR / 2 + i][j]; }
+        }
+    }
+}
+
 // One finished tile t [MR][kNR] (row i valid for i < MR, columns < nvalid) goes to C as the epilogue says.
 template <int MR>
 inline void epilogue(const float (&t)[MR][kNR], const Tile& o) {
     const int nvalid = o.nvalid;
-    if (o.e == Epilogue::SwiGLU) {
+    if (o.e == Epilogue::SwiGLU || o.e == Epilogue::SwiGLUPackA) {
+        if (o.gu) store_gu<MR>(t, o, false);
         constexpr int H = kNR / 2;  // gate columns, then up columns of the same act columns
+        float a[kMR][H] = {};
+        for (int i = 0; i < MR; i++) {
+#pragma omp simd
+            for (int j = 0; j < H; j++) a[i][j] = silu(t[i][j]) * t[i][H + j];
+        }
+        if (o.e == Epilogue::SwiGLUPackA) {  // act (i, j) at c[j * kMR + i]; rows past MR zero (A's padding)
+            for (int j = 0; j < nvalid; j++)
+                for (int i = 0; i < kMR; i++) o.c[size_t(j) * kMR + i] = a[i][j];
+            return;
+        }
         for (int i = 0; i < MR; i++) {
             float* y = o.c + size_t(i) * o.ldc;
 #pragma omp simd
             for (int j = 0; j < H; j++)
-                if (j < nvalid) y[j] = silu(t[i][j]) * t[i][H + j];
-            if (o.gu) {
-                float* g = o.gu + size_t(i) * o.ldgu;
-                for (int j = 0; j < nvalid; j++) { g[j] = t[i][j]; g[o.I + j] = t[i][H + j]; }
-            }
+                if (j < nvalid) y[j] = a[i][j];
         }
         return;
     }
-    if (o.e == Epilogue::SwiGLURows) {
+    if (o.e == Epilogue::SwiGLURows || o.e == Epilogue::SwiGLURowsPackB) {
         if constexpr (MR == kMR) {
+            if (o.gu) store_gu<MR>(t, o, true);
             constexpr int H = kMR / 2;  // gate rows, then up rows of the same act rows
+            const bool packed = o.e == Epilogue::SwiGLURowsPackB;
             for (int i = 0; i < o.vrows; i++) {
-                float* y = o.c + size_t(i) * o.ldc;
+                // PackB: act (i, j) at c[i * kNR + j], columns past nvalid zero (B's padding)
+                float* y = o.c + size_t(i) * (packed ? kNR : o.ldc);
+                if (packed) {
 #pragma omp simd
-                for (int j = 0; j < kNR; j++)
-                    if (j < nvalid) y[j] = silu(t[i][j]) * t[H + i][j];
-                if (o.gu) {
-                    float* g = o.gu + size_t(i) * o.ldgu;
-                    float* u = o.gu + size_t(o.I + i) * o.ldgu;
-                    for (int j = 0; j < nvalid; j++) { g[j] = t[i][j]; u[j] = t[H + i][j]; }
+                    for (int j = 0; j < kNR; j++) y[j] = j < nvalid ? silu(t[i][j]) * t[H + i][j] : 0.0f;
+                } else {
+#pragma omp simd
+                    for (int j = 0; j < kNR; j++)
+                        if (j < nvalid) y[j] = silu(t[i][j]) * t[H + i][j];
                 }
             }
         }
@@ -95,7 +123,7 @@ inline void store_stream(float* p, __m512 v, int n) {
 // SwiGLU / SwiGLURows in training: the tile's gate and up sums also go to gu, in the unfused product's layout.
 template <int MR>
 inline void store_pre_activation(const __m512 (&r)[MR][kNR / 16], const Tile& o) {
-    if (o.e == Epilogue::SwiGLU) {  // columns 0..31 gate, 32..63 up (act columns 0..nvalid)
+    if (o.e == Epilogue::SwiGLU || o.e == Epilogue::SwiGLUPackA) {  // columns 0..31 gate, 32..63 up
         for (int i = 0; i < MR; i++) {
             float* g = o.gu + size_t(i) * o.ldgu;
             for (int j = 0; j < 2; j++) {
@@ -145,7 +173,7 @@ void kernel(int kc, const float* __restrict a, const float* __restrict b, int ld
         }
         return;
     }
-    if (o.gu) store_pre_activation<MR>(r, o);
+    if (o.gu) store_pre_activation<MR>(r, o);  // SwiGLU* only: the others have no gu
     alignas(64) float t[MR][kNR];
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < V; j++) _mm512_store_ps(&t[i][16 * j], r[i][j]);
@@ -275,7 +303,8 @@ void pack_a_gated_rows(float* dst, const float* w, int I, int K) {
 void gemm_packed(int M, int N, int K, const float* Ap, const float* Bp, float* C, int ldc, Epilogue e, float* gu,
                  int ldgu, int ldb) {
     if (M <= 0 || N <= 0) return;
-    const bool gated = e == Epilogue::SwiGLU, rows = e == Epilogue::SwiGLURows;
+    const bool gated = e == Epilogue::SwiGLU || e == Epilogue::SwiGLUPackA;
+    const bool rows = e == Epilogue::SwiGLURows || e == Epilogue::SwiGLURowsPackB;
     const int cols = gated ? kNR / 2 : kNR;        // C columns per panel
     const int tile_rows = rows ? kMR / 2 : kMR;   // C rows per tile
     const int panels = (N + cols - 1) / cols;
@@ -305,7 +334,9 @@ void gemm_packed(int M, int N, int K, const float* Ap, const float* Bp, float* C
                     kKernels[kMR](kc, ap, bp, ldb, o);
                     continue;
                 }
-                o.c = C + size_t(m0) * ldc + size_t(p) * cols;
+                if (e == Epilogue::SwiGLUPackA) o.c = C + size_t(m0) * ldc + size_t(p) * cols * kMR;
+                else if (e == Epilogue::SwiGLURowsPackB) o.c = C + size_t(p) * kNR * ldc + size_t(m0) * kNR;
+                else o.c = C + size_t(m0) * ldc + size_t(p) * cols;
                 o.ldc = ldc;
                 o.nvalid = nvalid;
                 o.e = e;
@@ -343,19 +374,22 @@ int row_chunk(int R, int K) {
 
 void linear_packed(float* out, const float* inp, int R, const PackedLinear& w, Epilogue e, float* gu, int col0,
                    int col1) {
-    TRM_CHECK(w.gated == (e == Epilogue::SwiGLU));
+    TRM_CHECK(w.gated == (e == Epilogue::SwiGLU || e == Epilogue::SwiGLUPackA));
     const int N = w.gated ? w.out / 2 : w.out;  // C columns
     const int cols = w.gated ? kNR / 2 : kNR;    // C columns per panel
     if (col1 < 0) col1 = N;
     if (col0 >= col1) return;  // an empty share (a team member with no panel left)
     TRM_CHECK(col0 % cols == 0 && col1 <= N);
+    TRM_CHECK(!gu || (col0 == 0 && col1 == N));  // the pre-activation's up half sits N columns after its gate half
     const float* bp = w.data.data() + size_t(col0 / cols) * w.in * kNR;
     const int chunk = row_chunk(R, w.in);
     float* ap = gemm_workspace(0, packed_a_floats(chunk, w.in));
     for (int r0 = 0; r0 < R; r0 += chunk) {
         const int mc = std::min(chunk, R - r0);
         pack_a(ap, inp + size_t(r0) * w.in, w.in, false, mc, w.in);
-        gemm_packed(mc, col1 - col0, w.in, ap, bp, out + size_t(r0) * N + col0, N, e,
+        // row r0 (a whole number of tiles) starts at r0 * N in either layout; a column at col0 (* kMR packed)
+        float* c = out + size_t(r0) * N + size_t(col0) * (e == Epilogue::SwiGLUPackA ? kMR : 1);
+        gemm_packed(mc, col1 - col0, w.in, ap, bp, c, N, e,
                     gu ? gu + size_t(r0) * w.out + col0 : nullptr, w.out);
     }
 }
@@ -375,8 +409,8 @@ void gemm_any(bool trans_a, bool trans_b, int M, int N, int K, const float* A, i
 }
 
 float* gemm_workspace(int slot, size_t floats) {
-    static thread_local std::vector<float> ws[4];
-    TRM_CHECK(slot >= 0 && slot < 4);
+    static thread_local std::vector<float> ws[5];
+    TRM_CHECK(slot >= 0 && slot < 5);
     if (ws[slot].size() < floats) ws[slot].resize(floats);
     return ws[slot].data();
 }

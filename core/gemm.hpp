@@ -35,6 +35,10 @@ enum class Epilogue {
     Add,         // C += A @ B
     SwiGLU,      // B packed by pack_b_gated: C[m, i] = silu(gate) * up, for i < N = I
     SwiGLURows,  // A packed by pack_a_gated_rows: C[i, n] = silu(gate row i) * (up row i), for i < M = I
+    // The same activations written straight into the packed operand of the product that consumes them, so they
+    // never exist as a plain matrix that would have to be packed again:
+    SwiGLUPackA,      // as SwiGLU; C is the A operand (pack_a layout, K = ldc act columns) of act @ down^T
+    SwiGLURowsPackB,  // as SwiGLURows; C is the B operand (pack_b layout, K = ldc act rows) of Wd @ act
 };
 
 // The SwiGLU gate|up weight w [2I, In] (PyTorch layout; gate rows 0..I-1, up rows I..2I-1) as B = w^T packed so
@@ -50,6 +54,8 @@ void pack_a_gated_rows(float* dst, const float* w, int I, int K);
 // pack_a_gated_rows with I = M; Bp from pack_b with N columns, or from pack_b_gated with I = N). SwiGLU and
 // SwiGLURows write the activation C [M, N] and, when gu is not null, also the pre-activation (gate | up, as the
 // unfused product would lay it out: [M, 2N] for SwiGLU, [2M, N] for SwiGLURows) at gu with row stride ldgu.
+// SwiGLUPackA / SwiGLURowsPackB take C at the packed operand's start and ldc = its K (I); a column range of act
+// (col0 below, a team member's share) starts at C + col0 * kMR (PackA) or C + col0 * ldc (PackB, col0 % kNR = 0).
 // ldb != 0: B is a plain row-major [K, N] matrix with that row stride, read in place (N a multiple of kNR).
 void gemm_packed(int M, int N, int K, const float* Ap, const float* Bp, float* C, int ldc, Epilogue e,
                  float* gu = nullptr, int ldgu = 0, int ldb = 0);
@@ -63,9 +69,10 @@ struct PackedLinear {
 };
 
 // out[R, O] (=, += or SwiGLU) inp[R, In] @ w^T, in row chunks that keep the packed activations in L2.
-// For gated weights out is act [R, I] and gu (optional) the pre-activation [R, 2I].
+// For gated weights out is act [R, I] (SwiGLU) or act as the packed A operand of the next product, rows padded to
+// whole tiles (SwiGLUPackA: packed_a_floats(R, I) floats), and gu (optional) the pre-activation [R, 2I].
 // Only output columns [col0, col1) when given (col1 = -1: to the end); col0 must start a panel (kNR columns,
-// kNR / 2 for gated weights), so team members can each take their own panels.
+// kNR / 2 for gated weights), so team members can each take their own panels (without gu: training is solo).
 void linear_packed(float* out, const float* inp, int R, const PackedLinear& w, Epilogue e, float* gu = nullptr,
                    int col0 = 0, int col1 = -1);
 
@@ -79,7 +86,8 @@ void gemm_any(bool trans_a, bool trans_b, int M, int N, int K, const float* A, i
               bool accumulate, float* C, int ldc);
 
 // Per-thread packing workspace, grown on first use and reused afterwards (nothing is allocated in steady state).
-// Slots: 0 packed rows, 1 packed activations of mlp_t, 2 partial sums, 3 gemm_any's B.
+// Slots: 0 packed rows, 1 packed activations of mlp_t, 2 partial sums, 3 gemm_any's B, 4 SwiGLU activations
+// written as the next product's packed operand.
 float* gemm_workspace(int slot, size_t floats);
 
 }  // namespace trm

@@ -163,6 +163,53 @@ TEST_CASE("SwiGLURows (gate/up row pairs in one tile) equals the product + swigl
     }
 }
 
+TEST_CASE("SwiGLUPackA / SwiGLURowsPackB write the activation as the next product's packed operand") {
+    Rng rng(18);
+    // columns (the MLP): act [R, I] as pack_a would lay it out for act @ down^T, whole and as two column shares
+    for (int R : {1, 7, 97, 200}) {
+        for (int I : {32, 40, 96}) {
+            const int In = 48;
+            auto x = randn(rng, size_t(R) * In), w = randn(rng, size_t(2) * I * In);
+            std::vector<float> act(size_t(R) * I), want(packed_a_floats(R, I)), gu_want(size_t(R) * 2 * I);
+            PackedLinear p;
+            p.pack(w.data(), In, 2 * I, /*gated=*/true);
+            linear_packed(act.data(), x.data(), R, p, Epilogue::SwiGLU, gu_want.data());
+            pack_a(want.data(), act.data(), I, false, R, I);
+            for (int split : {0, 32}) {
+                std::vector<float> got(want.size(), 7.0f);
+                INFO("R=" << R << " I=" << I << " split=" << split);
+                if (split == 0 || split >= I) {  // one call, also saving the pre-activation (training)
+                    AlignedVector<float> gu(gu_want.size());
+                    linear_packed(got.data(), x.data(), R, p, Epilogue::SwiGLUPackA, gu.data());
+                    CHECK(max_diff(gu_want, gu) == 0.0);
+                } else {  // two team members' shares
+                    linear_packed(got.data(), x.data(), R, p, Epilogue::SwiGLUPackA, nullptr, 0, split);
+                    linear_packed(got.data(), x.data(), R, p, Epilogue::SwiGLUPackA, nullptr, split, I);
+                }
+                CHECK(max_diff(want, got) == 0.0);  // the same sums and the same activation, only placed differently
+            }
+        }
+    }
+    // rows (mlp_t): act [I, N] as pack_b would lay it out for Wd @ act
+    for (int I : {1, 3, 7, 64}) {
+        for (int N : {64, 100, 128}) {
+            const int K = 97;
+            auto w = randn(rng, size_t(2) * I * K), X = randn(rng, size_t(K) * N);
+            std::vector<float> ap(packed_a_gated_rows_floats(I, K)), bp(packed_b_floats(K, N));
+            pack_a_gated_rows(ap.data(), w.data(), I, K);
+            pack_b(bp.data(), X.data(), N, false, K, N);
+            std::vector<float> act(size_t(I) * N), want(packed_b_floats(I, N)), gu_want(size_t(2) * I * N);
+            gemm_packed(I, N, K, ap.data(), bp.data(), act.data(), N, Epilogue::SwiGLURows, gu_want.data(), N);
+            pack_b(want.data(), act.data(), N, false, I, N);
+            std::vector<float> got(want.size(), 7.0f), gu(gu_want.size());
+            gemm_packed(I, N, K, ap.data(), bp.data(), got.data(), I, Epilogue::SwiGLURowsPackB, gu.data(), N);
+            INFO("I=" << I << " N=" << N);
+            CHECK(max_diff(want, got) == 0.0);
+            CHECK(max_diff(gu_want, gu) == 0.0);
+        }
+    }
+}
+
 TEST_CASE("linear_packed equals linear_forward, overwriting and accumulating") {
     Rng rng(14);
     for (int R : {1, 95, 193}) {
