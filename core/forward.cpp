@@ -27,7 +27,7 @@ Scratch::Scratch(const Config& c, int n) : rows(n) {
         rms.resize(R);
     }
     gu.resize(R * 2 * d.I);
-    act.resize(R * d.I);
+    act.resize(packed_a_floats(int(R), d.I));  // a team's act is down's packed A operand: rows padded to tiles
 }
 
 BlockCache Scratch::cache() {
@@ -186,13 +186,16 @@ void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float
     if (k.training) copy_past_caches(k.h1, h1, R * D);
     float* h2 = hs;
     if (pk && team.T > 1) {
-        // A team splits columns: its own act columns (and gate_up panels), then its own output columns of down
-        // (and down panels), so each thread streams only its share of the weights; rows get the norm.
+        // A team splits columns: its own act columns (and gate_up panels), written into down's packed A operand
+        // that the team shares, then its own output columns of down (and down panels) over all of act, so each
+        // thread streams only its share of the weights; rows get the norm.
         const auto [i0, i1] = team.part(d.I, kNR / 2);
-        linear_packed(k.act, h1, int(R), pk->gate_up, Epilogue::SwiGLU, nullptr, i0, i1);
+        linear_packed(k.act, h1, int(R), pk->gate_up, Epilogue::SwiGLUPackA, nullptr, i0, i1);
         team.sync();
         const auto [d0, d1] = team.part(D, kNR);
-        linear_packed(h2, k.act, int(R), pk->down, Epilogue::Add, nullptr, d0, d1);
+        if (d0 < d1)
+            gemm_packed(int(R), d1 - d0, d.I, k.act, pk->down.data.data() + size_t(d0 / kNR) * d.I * kNR, h2 + d0, D,
+                        Epilogue::Add);
         team.sync();
         const auto [r0, r1] = team.part(int(R), kMR);
         rmsnorm_forward(h2 + size_t(r0) * D, k.rms2 + r0, h2 + size_t(r0) * D, r1 - r0, D, c.rms_norm_eps);

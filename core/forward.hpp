@@ -31,7 +31,7 @@ struct BlockCache {
     float* h1 = nullptr;     // [R, D] after the first post-norm
     float* rms1 = nullptr;   // [R] (attention) or [B, D] (mlp_t, per column)
     float* gu = nullptr;     // [R, 2I]
-    float* act = nullptr;    // [R, I] scratch (not kept for training: the backward recomputes it from gu)
+    float* act = nullptr;    // [R, I] scratch (a team: down's packed A operand); training recomputes it from gu
     float* h2 = nullptr;     // [R, D] block output (training only; inference works in place)
     float* rms2 = nullptr;   // [R]
     bool training = false;
