@@ -270,35 +270,29 @@ void pack_b(float* dst, const float* B, int ldb, bool trans, int K, int N) {
     }
 }
 
-size_t packed_gated_floats(int In, int I) { return packed_b_floats(In, 2 * I); }  // same panels: kNR/2 of each
-
-void pack_b_gated(float* dst, const float* w, int In, int I) {
-    constexpr int H = kNR / 2;
-    const int panels = (I + H - 1) / H;
-    for (int p = 0; p < panels; p++) {
-        float* d = dst + size_t(p) * In * kNR;
-        for (int j = 0; j < kNR; j++) {
-            const int i = p * H + (j % H);  // act column
-            const float* s = w + size_t(j < H ? i : I + i) * In;
-            for (int k = 0; k < In; k++) d[size_t(k) * kNR + j] = i < I ? s[k] : 0.0f;
+// The gate|up weight w [2I, K] packed in groups of `width` (a kNR-column panel of B, or a kMR-row tile of A): each
+// group holds width/2 gate rows of w and the width/2 up rows with the same index, interleaved along k as
+// pack_b / pack_a lay out their operands; padding past I is zero.
+static void pack_gate_up_pairs(float* dst, const float* w, int I, int K, int width) {
+    const int H = width / 2;
+    const int groups = (I + H - 1) / H;
+    for (int g = 0; g < groups; g++) {
+        float* d = dst + size_t(g) * width * K;
+        for (int j = 0; j < width; j++) {
+            const int i = g * H + j % H;  // act column (B) or row (A)
+            const float* s = w + size_t(j < H ? i : I + i) * K;
+            for (int k = 0; k < K; k++) d[size_t(k) * width + j] = i < I ? s[k] : 0.0f;
         }
     }
 }
+
+size_t packed_gated_floats(int In, int I) { return packed_b_floats(In, 2 * I); }  // same panels: kNR/2 of each
+
+void pack_b_gated(float* dst, const float* w, int In, int I) { pack_gate_up_pairs(dst, w, I, In, kNR); }
 
 size_t packed_a_gated_rows_floats(int I, int K) { return size_t((I + kMR / 2 - 1) / (kMR / 2)) * kMR * K; }
 
-void pack_a_gated_rows(float* dst, const float* w, int I, int K) {
-    constexpr int H = kMR / 2;
-    const int tiles = (I + H - 1) / H;
-    for (int t = 0; t < tiles; t++) {
-        float* d = dst + size_t(t) * kMR * K;
-        for (int i = 0; i < kMR; i++) {
-            const int row = t * H + i % H;  // act row
-            const float* s = w + size_t(i < H ? row : I + row) * K;
-            for (int k = 0; k < K; k++) d[size_t(k) * kMR + i] = row < I ? s[k] : 0.0f;
-        }
-    }
-}
+void pack_a_gated_rows(float* dst, const float* w, int I, int K) { pack_gate_up_pairs(dst, w, I, K, kMR); }
 
 void gemm_packed(int M, int N, int K, const float* Ap, const float* Bp, float* C, int ldc, Epilogue e, float* gu,
                  int ldgu, int ldb) {
