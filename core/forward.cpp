@@ -194,8 +194,7 @@ void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float
         team.sync();
         const auto [d0, d1] = team.part(D, kNR);
         if (d0 < d1)
-            gemm_packed(int(R), d1 - d0, d.I, k.act, pk->down.data.data() + size_t(d0 / kNR) * d.I * kNR, h2 + d0, D,
-                        Epilogue::Add);
+            gemm_packed(int(R), d1 - d0, d.I, k.act, pk->down.from_column(d0), h2 + d0, D, Epilogue::Add);
         team.sync();
         const auto [r0, r1] = team.part(int(R), kMR);
         rmsnorm_forward(h2 + size_t(r0) * D, k.rms2 + r0, h2 + size_t(r0) * D, r1 - r0, D, c.rms_norm_eps);
@@ -210,7 +209,7 @@ void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float
             float* h = h2 + size_t(r0) * D;
             linear_packed(ap, h1 + size_t(r0) * D, n, pk->gate_up, Epilogue::SwiGLUPackA,
                           k.training ? k.gu + size_t(r0) * 2 * d.I : nullptr);
-            gemm_packed(n, D, d.I, ap, pk->down.data.data(), h, D, Epilogue::Add);
+            gemm_packed(n, D, d.I, ap, pk->down.from_column(0), h, D, Epilogue::Add);
             rmsnorm_forward(h, k.rms2 + r0, h, n, D, c.rms_norm_eps);
         }
     } else {

@@ -357,6 +357,12 @@ void PackedLinear::pack(const float* w, int in_, int out_, bool gated_) {
     else pack_b(data.data(), w, in, /*trans=*/true, in, out);
 }
 
+const float* PackedLinear::from_column(int col0) const {
+    const int cols = gated ? kNR / 2 : kNR;  // output columns per panel
+    TRM_CHECK(col0 % cols == 0);
+    return data.data() + size_t(col0 / cols) * in * kNR;
+}
+
 int row_chunk(int R, int K) {
     if (R <= 0) return 1;
     // packed rows of one k block within ~768 KiB of L2 (192 rows at K <= 1024, 96 at K = 2048)
@@ -375,7 +381,7 @@ void linear_packed(float* out, const float* inp, int R, const PackedLinear& w, E
     if (col0 >= col1) return;  // an empty share (a team member with no panel left)
     TRM_CHECK(col0 % cols == 0 && col1 <= N);
     TRM_CHECK(!gu || (col0 == 0 && col1 == N));  // the pre-activation's up half sits N columns after its gate half
-    const float* bp = w.data.data() + size_t(col0 / cols) * w.in * kNR;
+    const float* bp = w.from_column(col0);
     const int chunk = row_chunk(R, w.in);
     float* ap = gemm_workspace(0, packed_a_floats(chunk, w.in));
     for (int r0 = 0; r0 < R; r0 += chunk) {

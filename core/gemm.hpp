@@ -66,6 +66,8 @@ struct PackedLinear {
     bool gated = false;
     std::vector<float> data;
     void pack(const float* w, int in, int out, bool gated);
+    // The packed panels from output column col0 on (col0 a panel start): a team member's share of the weight.
+    const float* from_column(int col0) const;
 };
 
 // out[R, O] (=, += or SwiGLU) inp[R, In] @ w^T, in row chunks that keep the packed activations in L2.
