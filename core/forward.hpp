@@ -22,17 +22,17 @@ namespace trm {
 // Buffers of one block application. In inference they point into shared scratch; in training each application of
 // the last H cycle has its own, kept for backward.
 struct BlockCache {
-    float* x = nullptr;      // [R, D] block input (training only)
+    float* x = nullptr;      // [R, D] saved block input (training only; the block itself works in place)
     float* qkv = nullptr;    // [R, 3D] q, k after RoPE
     float* probs = nullptr;  // [B, H, L, L] (training) or [L, L] scratch (inference)
     float* att = nullptr;    // [R, D] attention output before o_proj
     float* t_gu = nullptr;   // [B, 2It, D] mlp_t gate|up rows (inference: [2It, D])
     float* t_act = nullptr;  // [It, D] scratch (not kept for training: the backward recomputes it from t_gu)
-    float* h1 = nullptr;     // [R, D] after the first post-norm
+    float* h1 = nullptr;     // [R, D] saved output of the first post-norm (training only)
     float* rms1 = nullptr;   // [R] (attention) or [B, D] (mlp_t, per column)
     float* gu = nullptr;     // [R, 2I]
     float* act = nullptr;    // [R, I] scratch (a team: down's packed A operand); training recomputes it from gu
-    float* h2 = nullptr;     // [R, D] block output (training only; inference works in place)
+    float* h2 = nullptr;     // [R, D] saved block output (training only)
     float* rms2 = nullptr;   // [R]
     bool training = false;
 };
