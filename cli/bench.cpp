@@ -103,7 +103,7 @@ void register_bench(CLI::App& app) {
     sub->add_option("--threads", o->threads, "BLAS threads (default: all cores)");
     sub->add_option("--only", o->only, "run only shapes whose name contains this text");
     sub->add_option("--solver", o->solver_files, "benchmark the exact Sudoku solver on these puzzle files");
-    sub->footer("Example: trm bench --train --only 128\n         trm bench --solver ../shared/data/sudoku/forum_hardest_1106.txt");
+    sub->footer("Example: trm bench --train --only 128\n         trm bench --solver datasets/sudoku/forum_hardest_1106.txt");
     set_action(sub, [o] { return run_bench(*o); });
 }
 

@@ -1,5 +1,6 @@
 #include "core/file_io.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <csignal>
@@ -7,6 +8,7 @@
 #include <filesystem>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/error.hpp"
 
@@ -36,8 +38,35 @@ std::vector<uint8_t> read_file_bytes(const std::string& path, uint64_t max_bytes
     return buf;
 }
 
+// Inflates a gzip stream (the data shipped in the repository is kept compressed), at most max_bytes of output.
+static std::string gunzip(const std::vector<uint8_t>& in, const std::string& path, uint64_t max_bytes) {
+    z_stream zs{};
+    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) fail("{}: cannot start gzip decompression", path);
+    zs.next_in = const_cast<Bytef*>(in.data());
+    zs.avail_in = uInt(in.size());
+    std::string out;
+    int rc = Z_OK;
+    while (rc != Z_STREAM_END) {
+        if (out.size() >= max_bytes) { inflateEnd(&zs); fail("{}: decompresses to more than the {} bytes allowed", path, max_bytes); }
+        const size_t have = out.size(), grow = std::min<uint64_t>(std::max<size_t>(in.size() * 4, 1 << 16), max_bytes - have);
+        out.resize(have + grow);
+        zs.next_out = reinterpret_cast<Bytef*>(out.data() + have);
+        zs.avail_out = uInt(grow);
+        rc = inflate(&zs, Z_NO_FLUSH);
+        out.resize(have + grow - zs.avail_out);
+        if (rc != Z_OK && rc != Z_STREAM_END) {
+            inflateEnd(&zs);
+            fail("{}: corrupt gzip data ({})", path, zs.msg ? zs.msg : "truncated");
+        }
+        if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) { inflateEnd(&zs); fail("{}: truncated gzip data", path); }
+    }
+    inflateEnd(&zs);
+    return out;
+}
+
 std::string read_file_text(const std::string& path, uint64_t max_bytes) {
     auto b = read_file_bytes(path, max_bytes);
+    if (b.size() >= 2 && b[0] == 0x1f && b[1] == 0x8b) return gunzip(b, path, max_bytes);
     return std::string(b.begin(), b.end());
 }
 

@@ -10,6 +10,7 @@ constexpr uint64_t kMaxModelFileBytes = uint64_t(4) << 30;  // 4 GiB: far above 
 
 // Reads `path` whole. Throws Error naming the file if it cannot be read or is larger than max_bytes.
 std::vector<uint8_t> read_file_bytes(const std::string& path, uint64_t max_bytes = kMaxModelFileBytes);
+// Text reads inflate gzip files (by their magic bytes, whatever the name), max_bytes capping the inflated size.
 std::string read_file_text(const std::string& path, uint64_t max_bytes = kMaxModelFileBytes);
 
 // Writes `data` to `path` so that a crash leaves either the old file or the new one, never a torn one:

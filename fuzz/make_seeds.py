@@ -12,7 +12,7 @@
   official_config                    the fixtures' all_config.yaml, alone and with '\\0' dataset.json
 
 Fuzzing adds its own files (content-hash names) beside the seeds; rerunning this script only rewrites seed_*.
-  usage: python3 fuzz/make_seeds.py [fixtures_dir]   (from the source root; default ../shared/fixtures/official-trm)
+  usage: python3 fuzz/make_seeds.py [fixtures_dir]   (from the source root; default tests/data/official-trm)
 """
 import collections
 import json
@@ -138,7 +138,7 @@ def tiny_pickle(protocol):
 
 
 def main():
-    fixtures = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "..", "shared", "fixtures", "official-trm")
+    fixtures = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "tests", "data", "official-trm")
     copy_small("sudoku_text", listdir("tests/data/sudoku", (".txt", ".csv")) +
                listdir("tests/data/sudoku/bad", (".txt", ".csv")) + listdir("examples", (".txt", ".csv")))
     copy_small("maze_text", listdir("tests/data/maze", (".txt", ".csv")) +

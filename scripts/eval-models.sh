@@ -3,7 +3,7 @@
 set -euo pipefail
 trm=${1:-build/trm}
 cd "$(dirname "$0")/.."
-shared=../shared/data/sudoku
+lists=datasets/sudoku
 sudoku_evals() {  # model file; how many puzzles --halt never runs (all 16 steps of a large model take a while)
   local model=$1 never_max=$2
   for set in easy:3000 medium:3000 hard:2000 extreme:500; do
@@ -16,9 +16,9 @@ sudoku_evals() {  # model file; how many puzzles --halt never runs (all 16 steps
     done
   done
   for f in top1465 forum_hardest_1106; do
-    if [ -f "$shared/$f.txt" ]; then
+    if [ -f "$lists/$f.txt" ]; then
       echo "== $model: sudoku $f"
-      "$trm" eval sudoku --model "$model" --data "$shared/$f.txt"
+      "$trm" eval sudoku --model "$model" --data "$lists/$f.txt"
     fi
   done
 }
@@ -34,20 +34,20 @@ if [ -f models/maze.safetensors ]; then
   echo "== maze: the bundled examples (framed and frameless)"
   "$trm" solve maze examples/maze_small.txt 2>&1 | grep -E "^ +[0-9]+ +examples/" || true
 fi
-arc=${ARC_DIR:-../shared/data/arc}
+arc=${ARC_DIR:-datasets/arc}
 arc_evals() {  # model file; ConceptARC tasks adapted at test time (0 = all 39; ~56 s each with the GPU model)
   local model=$1 tta_limit=$2
   echo "== $model: ARC-AGI-1 evaluation tasks that fit the 10x10 canvas (demonstrations trained on, test pairs held out)"
-  "$trm" eval arc --model "$model" --challenges "$arc/arc-agi_evaluation_challenges.json" \
-    --solutions "$arc/arc-agi_evaluation_solutions.json" --num-aug 20
+  "$trm" eval arc --model "$model" --challenges "$arc/arc-agi_evaluation_challenges.json.gz" \
+    --solutions "$arc/arc-agi_evaluation_solutions.json.gz" --num-aug 20
   echo "== $model: ARC-AGI-1 training tasks that fit (demonstrations trained on, test pairs held out)"
-  "$trm" eval arc --model "$model" --challenges "$arc/arc-agi_training_challenges.json" \
-    --solutions "$arc/arc-agi_training_solutions.json" --num-aug 20
+  "$trm" eval arc --model "$model" --challenges "$arc/arc-agi_training_challenges.json.gz" \
+    --solutions "$arc/arc-agi_training_solutions.json.gz" --num-aug 20
   echo "== $model: unseen ConceptARC tasks, with test-time adaptation (100 steps; first $tta_limit tasks) and without"
-  "$trm" eval arc --model "$model" --challenges "$arc/arc-agi_concept_challenges.json" \
-    --solutions "$arc/arc-agi_concept_solutions.json" --num-aug 8 --adapt-steps 100 --limit "$tta_limit"
-  "$trm" eval arc --model "$model" --challenges "$arc/arc-agi_concept_challenges.json" \
-    --solutions "$arc/arc-agi_concept_solutions.json" --num-aug 8 --adapt-steps 0
+  "$trm" eval arc --model "$model" --challenges "$arc/arc-agi_concept_challenges.json.gz" \
+    --solutions "$arc/arc-agi_concept_solutions.json.gz" --num-aug 8 --adapt-steps 100 --limit "$tta_limit"
+  "$trm" eval arc --model "$model" --challenges "$arc/arc-agi_concept_challenges.json.gz" \
+    --solutions "$arc/arc-agi_concept_solutions.json.gz" --num-aug 8 --adapt-steps 0
 }
 if [ -d "$arc" ]; then
   [ -f models/arc.safetensors ] && arc_evals models/arc.safetensors 20

@@ -2,7 +2,7 @@
 # Installs the Debian packages trm builds against. Safe to re-run; does nothing when all are present.
 set -euo pipefail
 pkgs=(cmake make g++ pkg-config libopenblas-dev libcli11-dev libfmt-dev doctest-dev nlohmann-json3-dev
-      libyaml-cpp-dev libzip-dev)
+      libyaml-cpp-dev libzip-dev zlib1g-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -43,9 +43,9 @@ for m in $want; do
       # challenges files carry no test outputs, so no test pair is trained on); the evaluation tasks' test pairs
       # are the held-out set. Puzzle-embedding weight decay stays at
       # the trainer's default 1.0 (the official ARC config uses 0.1), as in the shipped run.
-      arc=${ARC_DIR:-../shared/data/arc}
-      run arc-cpu arc --data "$arc/arc-agi_training_challenges.json" --arc-eval "$arc/arc-agi_evaluation_challenges.json" \
-        --arc-eval-solutions "$arc/arc-agi_evaluation_solutions.json" \
+      arc=${ARC_DIR:-datasets/arc}
+      run arc-cpu arc --data "$arc/arc-agi_training_challenges.json.gz" --arc-eval "$arc/arc-agi_evaluation_challenges.json.gz" \
+        --arc-eval-solutions "$arc/arc-agi_evaluation_solutions.json.gz" \
         --grid 10 --num-aug 20 --hidden 64 --heads 4 --mlp-t false --pos rope --H-cycles 2 --L-cycles 2 \
         --halt-max-steps 4 --puzzle-emb-ndim 64 --batch 32 --lr 1e-3 --puzzle-emb-lr 1e-2 --warmup 100 \
         --weight-decay 0.1 --steps 40000 --eval-every 1000 --eval-count 256 --save-every 200 --seed 1 ;;

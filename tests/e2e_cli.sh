@@ -2,13 +2,13 @@
 # End-to-end tests of `trm solve`, `trm eval` and `trm generate` through the real binary.
 # Usage (from the source root, as ctest runs it): bash tests/e2e_cli.sh path/to/trm
 # A tiny Sudoku model is trained on the spot (its answers are wrong, which exercises exit code 3); the maze and
-# ARC paths use the official-format fixture checkpoints in ../shared/fixtures when present.
+# ARC paths use the official-format fixture checkpoints in tests/data/official-trm.
 set -euo pipefail
 
 TRM=$(realpath "${1:?usage: e2e_cli.sh path/to/trm}")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-FIX=../shared/fixtures/official-trm
+FIX=tests/data/official-trm
 MAZE_MODEL=$FIX/maze_learned/step_100
 ARC_MODEL=$FIX/arc_att/step_100
 failures=0

@@ -5,7 +5,7 @@
 # losses within 1e-5 relative). Also checks `trm info` on both formats.
 set -euo pipefail
 trm=$1
-fix=../shared/fixtures/official-trm
+fix=tests/data/official-trm
 [ -d "$fix" ] || { echo "FAIL: $fix missing (run from the source root)"; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 for v in sudoku_mlp sudoku_att maze_learned arc_att; do

@@ -19,7 +19,7 @@ using namespace trm;
 namespace {
 
 const std::string kData = std::string(TRM_SOURCE_DIR) + "/tests/data/arc/";
-const std::string kShared = std::string(TRM_SOURCE_DIR) + "/../shared/data/arc/";
+const std::string kArcData = std::string(TRM_SOURCE_DIR) + "/datasets/arc/";
 
 ArcGrid G(const std::vector<std::vector<int>>& rows) { return make_arc_grid(rows); }
 
@@ -240,8 +240,8 @@ TEST_CASE("every grid of the shared ARC files: encode/decode and augment/unaugme
     std::vector<int32_t> tok(900);
     for (const char* s : sets) {
         ArcLoadOptions opt;
-        opt.solutions_path = kShared + "arc-agi_" + s + "_solutions.json";
-        auto all = load_arc_tasks(kShared + "arc-agi_" + s + "_challenges.json", opt);
+        opt.solutions_path = kArcData + "arc-agi_" + s + "_solutions.json.gz";
+        auto all = load_arc_tasks(kArcData + "arc-agi_" + s + "_challenges.json.gz", opt);
         tasks += all.size();
         for (const auto& task : all) {
             for (const auto* set : {&task.train, &task.test}) {

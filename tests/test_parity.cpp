@@ -1,4 +1,4 @@
-// Model parity with the official PyTorch code: every tensor of ../shared/fixtures/official-trm/*/forward.safetensors
+// Model parity with the official PyTorch code: every tensor of tests/data/official-trm/*/forward.safetensors
 // at every ACT step, for models loaded from the official step_100 checkpoint + all_config.yaml, and after a
 // round trip through our native format.
 #include <doctest/doctest.h>
@@ -13,7 +13,7 @@
 using namespace trm;
 namespace fs = std::filesystem;
 
-static const char* kFixtures = "../shared/fixtures/official-trm/";
+static const char* kFixtures = "tests/data/official-trm/";
 static const char* kVariants[] = {"sudoku_mlp", "sudoku_att", "maze_learned", "arc_att"};
 
 // Max |a - b| over a tensor; prints it by name (llm.c's check_tensor).
@@ -46,7 +46,7 @@ static void check_forward(const Model& m, const std::string& variant) {
 }
 
 TEST_CASE("forward matches the official fixtures (official checkpoint)") {
-    if (!fs::exists(kFixtures)) { FAIL("fixtures missing: run tests from the source root beside ../shared"); }
+    if (!fs::exists(kFixtures)) { FAIL("fixtures missing: run tests from the source root"); }
     for (auto v : kVariants) {
         SUBCASE(v) {
             Model m = load_model(std::string(kFixtures) + v + "/step_100");

@@ -241,7 +241,7 @@ TEST_CASE("sudoku: solver matches the golden solutions, which verify") {
 
 TEST_CASE("sudoku: every puzzle of the shared hard lists solves and verifies") {
     for (std::string name : {"forum_hardest_1106.txt", "top1465.txt"}) {
-        std::string path = std::string(TRM_SOURCE_DIR) + "/../shared/data/sudoku/" + name;
+        std::string path = std::string(TRM_SOURCE_DIR) + "/datasets/sudoku/" + name;
         if (!std::ifstream(path).good()) {
             MESSAGE("skipped: ", path, " is not there");
             continue;

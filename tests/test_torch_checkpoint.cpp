@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 using namespace trm;
 
 static const std::string kData = std::string(TRM_SOURCE_DIR) + "/tests/data/torch/";
-static const std::string kFixtures = std::string(TRM_SOURCE_DIR) + "/../shared/fixtures/official-trm/";
+static const std::string kFixtures = std::string(TRM_SOURCE_DIR) + "/tests/data/official-trm/";
 
 static std::string compact_shape(const std::vector<int64_t>& s) {  // "[11,64]", as make_expected.py writes
     std::string out = "[";

@@ -9,9 +9,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 case ${1:-} in
   data)
-    trm=${2:-build/trm}; arc=${ARC_DIR:-../shared/data/arc}; mkdir -p runs/gpu-arc
-    "$trm" train arc --data "$arc/arc-agi_training_challenges.json" --arc-eval "$arc/arc-agi_evaluation_challenges.json" \
-      --arc-eval-solutions "$arc/arc-agi_evaluation_solutions.json" --grid 10 --num-aug 20 --hidden 256 --heads 4 \
+    trm=${2:-build/trm}; arc=${ARC_DIR:-datasets/arc}; mkdir -p runs/gpu-arc
+    "$trm" train arc --data "$arc/arc-agi_training_challenges.json.gz" --arc-eval "$arc/arc-agi_evaluation_challenges.json.gz" \
+      --arc-eval-solutions "$arc/arc-agi_evaluation_solutions.json.gz" --grid 10 --num-aug 20 --hidden 256 --heads 4 \
       --mlp-t false --pos rope --H-cycles 2 --L-cycles 3 --halt-max-steps 8 --puzzle-emb-ndim 256 \
       --export-data runs/gpu-arc/arc-data.safetensors ;;
   train)

@@ -11,7 +11,7 @@ import yaml
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from trm_torch import ACT, Inner, act_loss, load_safetensors  # noqa: E402
 
-fx = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "../../../shared/fixtures/official-trm/sudoku_mlp")
+fx = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "../../tests/data/official-trm/sudoku_mlp")
 cfg = yaml.safe_load(open(os.path.join(fx, "all_config.yaml")))["arch"]
 ds = yaml.safe_load(open(os.path.join(fx, "dataset.json")))
 c = dict(cfg, seq_len=ds["seq_len"], vocab_size=ds["vocab_size"], num_puzzle_identifiers=ds["num_puzzle_identifiers"])

@@ -1,6 +1,6 @@
 """The official TRM (TinyRecursiveReasoningModel_ACTV1 + ACTLossHead; mlp_t or attention with RoPE) in PyTorch, for
 training larger models on a GPU when one is lent (issue 8). Written from the official semantics that trm's C++ engine follows;
-tests: `python3 scripts/gpu/check_parity.py FIXTURE_DIR` matches it against ../shared/fixtures/official-trm/sudoku_mlp,
+tests: `python3 scripts/gpu/check_parity.py FIXTURE_DIR` matches it against tests/data/official-trm/sudoku_mlp,
 sudoku_att and arc_att (forward at every ACT step and every gradient of a training step).
 
 Weights are written in trm's native safetensors format (official key names without the `_orig_mod.model.` prefix,

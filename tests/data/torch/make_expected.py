@@ -3,7 +3,7 @@
 (restricted to the torch globals, see torch_stub.py), so tests/test_torch_checkpoint.cpp checks trm's C++ reader
 against an independent implementation.
 
-  usage: python3 tests/data/torch/make_expected.py [fixtures_dir]   (default ../shared/fixtures/official-trm)
+  usage: python3 tests/data/torch/make_expected.py [fixtures_dir]   (default tests/data/official-trm)
 
 Line format, one tensor per line, sorted by name (values as float64, summed in row-major order):
   <name> <dtype> <shape e.g. [11,64]> <numel> <sum> <wsum = sum_i ((i % 7) + 1) * v_i> <v0> <v1> <v2>
@@ -38,7 +38,7 @@ def describe(data):
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "../../../../shared/fixtures/official-trm")
+    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "../official-trm")
     for v in VARIANTS:
         with open(os.path.join(root, v, "step_100"), "rb") as f:
             text = describe(f.read())

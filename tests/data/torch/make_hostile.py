@@ -11,7 +11,7 @@
   hostile/*.pt       files the reader must refuse with an Error (never crash); the C++ test lists the reason each
                      message must name
 
-  usage: python3 tests/data/torch/make_hostile.py [fixtures_dir]   (default ../shared/fixtures/official-trm)
+  usage: python3 tests/data/torch/make_hostile.py [fixtures_dir]   (default tests/data/official-trm)
 """
 import collections
 import io
@@ -181,7 +181,7 @@ def hostile_files(tiny_pkl):
 
 
 def main():
-    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "../../../../shared/fixtures/official-trm")
+    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "../official-trm")
     os.makedirs(HOSTILE, exist_ok=True)
 
     tiny_pkl = ts.dumps_state_dict(tiny_state(), 2)
