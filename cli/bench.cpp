@@ -98,6 +98,7 @@ static int run_bench(const BenchOptions& o) {
 void register_bench(CLI::App& app) {
     auto o = std::make_shared<BenchOptions>();
     auto* sub = app.add_subcommand("bench", "Measure sgemm peak and model throughput (inference, or training with --train)");
+    add_compute_options(sub);
     sub->add_flag("--train", o->train, "benchmark training steps (forward + backward) instead of inference");
     sub->add_option("--seconds", o->seconds, "time per measurement")->capture_default_str();
     sub->add_option("--threads", o->threads, "BLAS threads (default: all cores)");

@@ -1,6 +1,9 @@
 #include "cli/commands.hpp"
 
+#include <fmt/format.h>
 #include <map>
+
+#include "core/cpu.hpp"
 
 namespace trm::cli {
 
@@ -27,6 +30,27 @@ int run_selected(CLI::App& app) {
     }
     if (!found) throw CLI::CallForHelp();
     return (*found)();
+}
+
+void add_compute_options(CLI::App* sub) {
+    // --isa before --precision: CLI11 runs the callbacks in this order, so "auto" sees the limit
+    sub->add_option_function<std::string>(
+           "--isa", [](const std::string& v) {
+               const Isa want = parse_isa(v);
+               if (want > cpu_isa()) throw CLI::ValidationError("--isa", fmt::format("this CPU's best is {}", isa_name(cpu_isa())));
+               set_isa_limit(want);
+           },
+           "cap the kernels (portable, avx2, avx512, avx512bf16; default: the best this CPU has, or $TRM_ISA)")
+        ->check(CLI::IsMember({"portable", "avx2", "avx512", "avx512bf16"}, CLI::ignore_case));
+    sub->add_option_function<std::string>(
+           "--precision", [](const std::string& v) {
+               const Precision p = parse_precision(v);
+               if (p == Precision::Bf16 && active_isa() < Isa::Avx512Bf16)
+                   throw CLI::ValidationError("--precision", fmt::format("bf16 needs AVX512_BF16 (kernels: {})", isa_name(active_isa())));
+               set_precision(p);
+           },
+           "matrix products in bf16 (fp32 accumulation) or fp32; auto = bf16 where the CPU has bf16 products")
+        ->check(CLI::IsMember({"auto", "bf16", "fp32"}, CLI::ignore_case));
 }
 
 void register_info(CLI::App& app);

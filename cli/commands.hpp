@@ -21,4 +21,8 @@ int run_selected(CLI::App& app);
 
 void register_commands(CLI::App& app);
 
+// --precision auto|bf16|fp32 and --isa on a subcommand that runs the model; applied as the command line is parsed
+// (the default, auto, is set by main before parsing: bf16 where the CPU has bf16 products, else fp32).
+void add_compute_options(CLI::App* sub);
+
 }  // namespace trm::cli

@@ -57,6 +57,7 @@ void register_debug(CLI::App& app) {
     dbg->require_subcommand(1);
     auto fo = std::make_shared<DebugForwardOptions>();
     auto* f = dbg->add_subcommand("forward", "Write step{s}.logits/q_halt_logits/q_continue_logits/z_H/z_L for ACT steps");
+    add_compute_options(f);
     f->add_option("model", fo->model, "model file")->required();
     f->add_option("--inputs", fo->inputs, "safetensors with `inputs` [B,S] and `puzzle_identifiers` [B]")->required();
     f->add_option("--steps", fo->steps, "ACT steps to run")->capture_default_str();
@@ -66,6 +67,7 @@ void register_debug(CLI::App& app) {
 
     auto to = std::make_shared<DebugTrainStepOptions>();
     auto* t = dbg->add_subcommand("train-step", "One training step from a fresh carry: write losses and every gradient");
+    add_compute_options(t);
     t->add_option("model", to->model, "model file")->required();
     t->add_option("--batch", to->batch, "safetensors with `inputs`, `puzzle_identifiers`, `labels` (-100 = ignored)")->required();
     t->add_option("-o,--out", to->out, "output safetensors")->required();

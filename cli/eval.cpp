@@ -40,6 +40,7 @@ struct EvalCommon {
 };
 
 void add_common(CLI::App* sub, EvalCommon& c) {
+    add_compute_options(sub);
     sub->add_option("-m,--model", c.model, "model file (default: models/<domain>.safetensors)");
     sub->add_option("--max-steps", c.max_steps, "supervision steps at most (0 = the model's halt_max_steps)")
         ->check(CLI::NonNegativeNumber)->capture_default_str();

@@ -3,11 +3,13 @@
 #include <fmt/core.h>
 
 #include "cli/commands.hpp"
+#include "core/cpu.hpp"
 #include "core/error.hpp"
 
 int main(int argc, char** argv) {
+    trm::set_precision(trm::parse_precision("auto"));  // --precision / --isa override it while parsing
     CLI::App app{"trm: Tiny Recursive Models on the CPU (Sudoku, mazes, ARC-AGI)", "trm"};
-    app.set_version_flag("--version", TRM_VERSION);
+    app.set_version_flag("--version", std::string(TRM_VERSION) + "\n" + trm::compute_summary());
     app.require_subcommand(1);
     app.footer(trm::cli::kExitCodesHelp);
     trm::cli::register_commands(app);

@@ -70,6 +70,7 @@ void register_mcp(CLI::App& app) {
     auto o = std::make_shared<McpCliOptions>();
     auto* sub = app.add_subcommand("mcp", "Serve the Model Context Protocol on stdin/stdout (tools: solve_sudoku, "
                                           "solve_maze, solve_arc, verify)");
+    add_compute_options(sub);
     sub->add_option("--model-dir", o->model_dir,
                     "directory of <domain>.safetensors models (default: the models/ trm solve uses)");
     sub->add_option("--threads", o->threads, "CPU threads (default: all cores)");

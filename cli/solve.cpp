@@ -493,6 +493,7 @@ int run_solve(const SolveCliOptions& given) {
 void register_solve(CLI::App& app) {
     auto o = std::make_shared<SolveCliOptions>();
     auto* sub = app.add_subcommand("solve", "Solve puzzles with a model, showing draft, critique and refine per step");
+    add_compute_options(sub);
     sub->add_option("DOMAIN", o->arg0, "sudoku | maze | arc (detected from the input when left out)")->type_name("");
     sub->add_option("FILE", o->arg1, "puzzle file, or '-' for stdin (the default)")->type_name("");
     sub->add_option("-m,--model", o->model, "model file (default: models/<domain>.safetensors)");

@@ -65,6 +65,7 @@ void register_train(CLI::App& app) {
     j.train.optim.lr = 1e-3; j.train.optim.lr_warmup_steps = 100; j.train.optim.weight_decay = 1.0;
     j.train.optim.lr_min_ratio = 0.1; j.train.optim.puzzle_emb_lr = 1e-3; j.train.optim.puzzle_emb_weight_decay = 1.0;
     auto* sub = app.add_subcommand("train", "Train a model (official TRM recipe) on generated or file data");
+    add_compute_options(sub);
     sub->add_option("domain", o->domain, "sudoku | maze | arc")->required();
     sub->add_option("--data", j.data_file, "train on the puzzles of this file (with augmentation) instead of generating");
     sub->add_option("--mix", j.mix, "generated Sudoku difficulty mix, e.g. easy:1,medium:1")->capture_default_str();

@@ -64,7 +64,8 @@ Forward::Forward(const Model& m, int mb) : model(&m), max_batch(mb) {
 }
 
 void Forward::pack_weights() {
-    if (!fast_gemm_compiled()) return;
+    packed_precision = precision();
+    if (!fast_gemm_compiled()) { packed.clear(); return; }
     const Config& c = model->cfg();
     Dims d(c, 1);
     auto w = model->view();
@@ -154,7 +155,7 @@ void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float
                 // are read in place when D is whole panels, else packed first
                 // (rows 2 KiB apart, D = 512, alias in L1: packing them measured faster there, 76-78% of peak
                 // against 73% at batch 1)
-                const bool in_place = D % kNR == 0 && D % 512 != 0;
+                const bool in_place = precision() == Precision::Fp32 && D % kNR == 0 && D % 512 != 0;
                 float* gus = k.training ? gu + c0 : nullptr;
                 if (in_place) {
                     gemm_packed(d.It, nc, d.L, pk->t_gate_up.data(), xb + c0, act + c0, D, Epilogue::SwiGLURows, gus,
@@ -291,6 +292,7 @@ void Forward::cycle_rows(int b0, int b1, Scratch& s, const Team& team, bool use_
 
 void Forward::run_cycles(int B, int cycles, const std::function<void(int)>& on_cycle) {
     TRM_CHECK(B <= max_batch);
+    if (packed_precision != precision()) pack_weights();  // the precision was switched since the last step
     const Config& c = model->cfg();
     // Fewer puzzles than threads (one at a time): for mlp_t the threads work on every operation together (a
     // team); attention keeps OpenBLAS threading each product of the single shard (not split into a team yet).

@@ -70,6 +70,7 @@ struct Forward {
     std::vector<float> q;            // [B, 2] (q_halt, q_continue)
     std::vector<Scratch> scratch;    // one per shard
     std::vector<PackedBlock> packed; // per block, when trm's gemm is compiled for this CPU (else empty: OpenBLAS)
+    Precision packed_precision = Precision::Fp32;  // what `packed` holds
 
     Forward(const Model& m, int max_batch);
     // Re-packs the model's weights for the gemm: call after the weights change (training does, every step).

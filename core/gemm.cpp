@@ -4,11 +4,13 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/bf16.hpp"
+#include "core/cpu.hpp"
 #include "core/error.hpp"
-#include "core/vecmath.hpp"
+#include "core/gemm_kernel.hpp"
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>  // _mm_sfence (SSE, every x86-64)
 #endif
 
 namespace trm {
@@ -22,201 +24,48 @@ constexpr int kMC = kRowChunk;
 
 static_assert(kNR % 32 == 0 && kMC % kMR == 0);
 
-// Where a finished tile goes (everything the micro-kernel needs besides its operands).
-struct Tile {
-    const float* init = nullptr;  // [MR][kNR] partial sum of earlier k blocks, or null to start from zero
-    float* c = nullptr;           // C at the tile's first row and column
-    int ldc = 0;
-    int nvalid = 0;               // valid C columns of the tile
-    Epilogue e = Epilogue::Store;
-    float* gu = nullptr;          // SwiGLU / SwiGLURows: also keep the pre-activation here (training)
-    int ldgu = 0;
-    int I = 0;                    // SwiGLU: up columns start at gu + I; SwiGLURows: up rows start I rows below gu
-    int vrows = 0;                // SwiGLURows: valid act rows of the tile (1..kMR/2)
-};
+using gemm_detail::Kernel;
+using gemm_detail::Kernels;
+using gemm_detail::Tile;
 
-// The tile's gate and up sums to gu in the unfused product's layout (training; the AVX-512 kernel streams them
-// from registers instead and clears gu before calling epilogue()).
-template <int MR>
-inline void store_gu(const float (&t)[MR][kNR], const Tile& o, bool by_rows) {
-    if (!by_rows) {  // columns 0..31 gate, 32..63 up
-        for (int i = 0; i < MR; i++) {
-            float* g = o.gu + size_t(i) * o.ldgu;
-            for (int j = 0; j < o.nvalid; j++) { g[j] = t[i][j]; g[o.I + j] = t[i][kNR / 2 + j]; }
-        }
-    } else if constexpr (MR == kMR) {  // rows 0..2 gate, 3..5 up
-        for (int i = 0; i < o.vrows; i++) {
-            float* g = o.gu + size_t(i) * o.ldgu;
-            float* u = o.gu + size_t(o.I + i) * o.ldgu;
-            for (int j = 0; j < o.nvalid; j++) { g[j] = t[i][j]; u[j] = t[kMR / 2 + i][j]; }
-        }
-    }
+// The kernel table of the active instruction set (core/cpu.hpp), looked up on every product so that a test can
+// lower the limit between two products.
+const Kernels& kernels() {
+    static const Kernels* by_isa[] = {gemm_detail::kernels_portable(), gemm_detail::kernels_avx2(),
+                                      gemm_detail::kernels_avx512(), gemm_detail::kernels_avx512bf16()};
+    for (int i = int(active_isa()); i > 0; i--)
+        if (by_isa[i]) return *by_isa[i];
+    return *by_isa[0];
 }
 
-// One finished tile t [MR][kNR] (row i valid for i < MR, columns < nvalid) goes to C as the epilogue says.
-template <int MR>
-inline void epilogue(const float (&t)[MR][kNR], const Tile& o) {
-    const int nvalid = o.nvalid;
-    if (o.e == Epilogue::SwiGLU || o.e == Epilogue::SwiGLUPackA) {
-        if (o.gu) store_gu<MR>(t, o, false);
-        constexpr int H = kNR / 2;  // gate columns, then up columns of the same act columns
-        float a[kMR][H] = {};
-        for (int i = 0; i < MR; i++) {
-#pragma omp simd
-            for (int j = 0; j < H; j++) a[i][j] = silu(t[i][j]) * t[i][H + j];
-        }
-        if (o.e == Epilogue::SwiGLUPackA) {  // act (i, j) at c[j * kMR + i]; rows past MR zero (A's padding)
-            for (int j = 0; j < nvalid; j++)
-                for (int i = 0; i < kMR; i++) o.c[size_t(j) * kMR + i] = a[i][j];
-            return;
-        }
-        for (int i = 0; i < MR; i++) {
-            float* y = o.c + size_t(i) * o.ldc;
-#pragma omp simd
-            for (int j = 0; j < H; j++)
-                if (j < nvalid) y[j] = a[i][j];
-        }
-        return;
-    }
-    if (o.e == Epilogue::SwiGLURows || o.e == Epilogue::SwiGLURowsPackB) {
-        if constexpr (MR == kMR) {
-            if (o.gu) store_gu<MR>(t, o, true);
-            constexpr int H = kMR / 2;  // gate rows, then up rows of the same act rows
-            const bool packed = o.e == Epilogue::SwiGLURowsPackB;
-            for (int i = 0; i < o.vrows; i++) {
-                // PackB: act (i, j) at c[i * kNR + j], columns past nvalid zero (B's padding)
-                float* y = o.c + size_t(i) * (packed ? kNR : o.ldc);
-                if (packed) {
-#pragma omp simd
-                    for (int j = 0; j < kNR; j++) y[j] = j < nvalid ? silu(t[i][j]) * t[H + i][j] : 0.0f;
-                } else {
-#pragma omp simd
-                    for (int j = 0; j < kNR; j++)
-                        if (j < nvalid) y[j] = silu(t[i][j]) * t[H + i][j];
-                }
-            }
-        }
-        return;
-    }
-    for (int i = 0; i < MR; i++) {
-        float* y = o.c + size_t(i) * o.ldc;
-        if (o.e == Epilogue::Add) {
-#pragma omp simd
-            for (int j = 0; j < kNR; j++)
-                if (j < nvalid) y[j] += t[i][j];
-        } else {
-#pragma omp simd
-            for (int j = 0; j < kNR; j++)
-                if (j < nvalid) y[j] = t[i][j];
-        }
-    }
-}
+bool bf16() { return precision() == Precision::Bf16; }
 
-#if defined(__AVX512F__)
-// 16 floats to p, the first n of them: streamed past the caches when whole and aligned (the pre-activation is
-// read back only by the backward, after every other block has run), else a masked store.
-inline void store_stream(float* p, __m512 v, int n) {
-    if (n >= 16 && (reinterpret_cast<uintptr_t>(p) & 63) == 0) _mm512_stream_ps(p, v);
-    else if (n > 0) _mm512_mask_storeu_ps(p, __mmask16((1u << std::min(n, 16)) - 1u), v);
-}
-
-// SwiGLU / SwiGLURows in training: the tile's gate and up sums also go to gu, in the unfused product's layout.
-template <int MR>
-inline void store_pre_activation(const __m512 (&r)[MR][kNR / 16], const Tile& o) {
-    if (o.e == Epilogue::SwiGLU || o.e == Epilogue::SwiGLUPackA) {  // columns 0..31 gate, 32..63 up
-        for (int i = 0; i < MR; i++) {
-            float* g = o.gu + size_t(i) * o.ldgu;
-            for (int j = 0; j < 2; j++) {
-                store_stream(g + 16 * j, r[i][j], o.nvalid - 16 * j);
-                store_stream(g + o.I + 16 * j, r[i][2 + j], o.nvalid - 16 * j);
-            }
-        }
-    } else if constexpr (MR == kMR) {  // rows 0..2 gate, 3..5 up (act rows 0..vrows)
-        constexpr int H = kMR / 2;
-        for (int i = 0; i < o.vrows; i++)
-            for (int j = 0; j < kNR / 16; j++) {
-                store_stream(o.gu + size_t(i) * o.ldgu + 16 * j, r[i][j], o.nvalid - 16 * j);
-                store_stream(o.gu + size_t(o.I + i) * o.ldgu + 16 * j, r[H + i][j], o.nvalid - 16 * j);
-            }
-    }
-}
-
-// C tile [MR, kNR] from a [kc][kMR] and b [kc][ldb] (kNR columns used): 4 vectors of B per k, one broadcast of
-// A per row, MR x 4 accumulators (24 of the 32 zmm registers at MR = 6).
-template <int MR>
-void kernel(int kc, const float* __restrict a, const float* __restrict b, int ldb, const Tile& o) {
-    constexpr int V = kNR / 16;
-    __m512 r[MR][V];
-    for (int i = 0; i < MR; i++)
-        for (int j = 0; j < V; j++) r[i][j] = o.init ? _mm512_loadu_ps(o.init + i * kNR + 16 * j) : _mm512_setzero_ps();
-    for (int i = 0; i < MR; i++) _mm_prefetch(reinterpret_cast<const char*>(o.c + size_t(i) * o.ldc), _MM_HINT_T0);
-#pragma GCC unroll 2
-    for (int k = 0; k < kc; k++) {
-        __m512 bv[V];
-        for (int j = 0; j < V; j++) bv[j] = _mm512_loadu_ps(b + size_t(k) * ldb + 16 * j);
-        for (int i = 0; i < MR; i++) {
-            const __m512 av = _mm512_set1_ps(a[size_t(k) * kMR + i]);
-            for (int j = 0; j < V; j++) r[i][j] = _mm512_fmadd_ps(av, bv[j], r[i][j]);
-        }
-    }
-    if (o.e == Epilogue::Store || o.e == Epilogue::Add) {  // straight from registers, with masked edges
-        for (int j = 0; j < V; j++) {
-            const int n = std::clamp(o.nvalid - 16 * j, 0, 16);
-            const __mmask16 m = __mmask16((1u << n) - 1u);
-            if (!m) continue;
-            for (int i = 0; i < MR; i++) {
-                float* p = o.c + size_t(i) * o.ldc + 16 * j;
-                __m512 v = r[i][j];
-                if (o.e == Epilogue::Add) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, p));
-                _mm512_mask_storeu_ps(p, m, v);
-            }
-        }
-        return;
-    }
-    if (o.gu) store_pre_activation<MR>(r, o);  // SwiGLU* only: the others have no gu
-    alignas(64) float t[MR][kNR];
-    for (int i = 0; i < MR; i++)
-        for (int j = 0; j < V; j++) _mm512_store_ps(&t[i][16 * j], r[i][j]);
-    Tile e = o;
-    e.gu = nullptr;
-    epilogue<MR>(t, e);
-}
-#else
-template <int MR>
-void kernel(int kc, const float* __restrict a, const float* __restrict b, int ldb, const Tile& o) {
-    float t[MR][kNR] = {};
-    if (o.init)
-        for (int i = 0; i < MR; i++)
-            for (int j = 0; j < kNR; j++) t[i][j] = o.init[i * kNR + j];
-    for (int k = 0; k < kc; k++)
-        for (int i = 0; i < MR; i++) {
-            const float av = a[size_t(k) * kMR + i];
-#pragma omp simd
-            for (int j = 0; j < kNR; j++) t[i][j] += av * b[size_t(k) * ldb + j];
-        }
-    epilogue<MR>(t, o);
-}
-#endif
-
-// kernel<MR>(kc, a, b, ldb, tile): the tile's sum over kc (from tile.init or zero) goes to C by the epilogue.
-using Kernel = void (*)(int, const float*, const float*, int, const Tile&);
-constexpr Kernel kKernels[kMR + 1] = {nullptr, kernel<1>, kernel<2>, kernel<3>, kernel<4>, kernel<5>, kernel<6>};
-static_assert(kMR == 6, "kKernels lists one kernel per tile height");
+// Offset, in floats, of k index k within a packed tile or panel of `width` columns (k even in bf16).
+size_t k_offset(int k, int width) { return bf16() ? size_t(k / 2) * width : size_t(k) * width; }
 
 }  // namespace
 
-bool fast_gemm_compiled() {
-#if defined(__AVX512F__)
-    return true;
-#else
-    return false;
-#endif
-}
+bool fast_gemm_compiled() { return active_isa() >= Isa::Avx512; }
+
+size_t packed_a_col_offset(int col) { return k_offset(col, kMR); }
 
 size_t packed_a_floats(int M, int K) { return size_t((M + kMR - 1) / kMR) * kMR * K; }
 size_t packed_b_floats(int K, int N) { return size_t((N + kNR - 1) / kNR) * kNR * K; }
 
+// bf16 packing: k pairs of one row (A) or one column (B) in a word; a missing odd k (K odd) is zero.
+static void pack_a_bf16(float* dst, const float* A, int lda, bool trans, int M, int K) {
+    uint32_t* w = reinterpret_cast<uint32_t*>(dst);
+    const int kp = (K + 1) / 2;
+    auto at = [&](int m, int k) { return m < M && k < K ? (trans ? A[size_t(k) * lda + m] : A[size_t(m) * lda + k]) : 0.0f; };
+    for (int m0 = 0; m0 < M; m0 += kMR) {
+        uint32_t* d = w + size_t(m0) * K;  // the tile's fp32 start (core/gemm_kernel.hpp)
+        for (int k = 0; k < kp; k++)
+            for (int i = 0; i < kMR; i++) d[size_t(k) * kMR + i] = bf16_pair(at(m0 + i, 2 * k), at(m0 + i, 2 * k + 1));
+    }
+}
+
 void pack_a(float* dst, const float* A, int lda, bool trans, int M, int K) {
+    if (bf16()) return pack_a_bf16(dst, A, lda, trans, M, K);
     if (trans) {  // A is stored [K, M]: read each stored row once, handing kMR values to every tile
         const int full = M / kMR;
         for (int k = 0; k < K; k++) {
@@ -246,7 +95,24 @@ void pack_a(float* dst, const float* A, int lda, bool trans, int M, int K) {
     }
 }
 
+static void pack_b_bf16(float* dst, const float* B, int ldb, bool trans, int K, int N) {
+    uint32_t* w = reinterpret_cast<uint32_t*>(dst);
+    const int kp = (K + 1) / 2;
+    auto at = [&](int k, int n) { return n < N && k < K ? (trans ? B[size_t(n) * ldb + k] : B[size_t(k) * ldb + n]) : 0.0f; };
+    for (int n0 = 0; n0 < N; n0 += kNR) {
+        uint32_t* d = w + size_t(n0) * K;  // the panel's fp32 start
+        if (trans) {  // B stored [N, K]: walk each stored row once
+            for (int j = 0; j < kNR; j++)
+                for (int k = 0; k < kp; k++) d[size_t(k) * kNR + j] = bf16_pair(at(2 * k, n0 + j), at(2 * k + 1, n0 + j));
+        } else {
+            for (int k = 0; k < kp; k++)
+                for (int j = 0; j < kNR; j++) d[size_t(k) * kNR + j] = bf16_pair(at(2 * k, n0 + j), at(2 * k + 1, n0 + j));
+        }
+    }
+}
+
 void pack_b(float* dst, const float* B, int ldb, bool trans, int K, int N) {
+    if (bf16()) return pack_b_bf16(dst, B, ldb, trans, K, N);
     constexpr int kb = 16;  // transposed: 16 k x kNR n blocks, so reads and writes both stay within L1
     for (int n0 = 0; n0 < N; n0 += kNR) {
         const int nr = std::min(kNR, N - n0);
@@ -276,6 +142,19 @@ void pack_b(float* dst, const float* B, int ldb, bool trans, int K, int N) {
 static void pack_gate_up_pairs(float* dst, const float* w, int I, int K, int width) {
     const int H = width / 2;
     const int groups = (I + H - 1) / H;
+    if (bf16()) {
+        const int kp = (K + 1) / 2;
+        for (int g = 0; g < groups; g++) {
+            uint32_t* d = reinterpret_cast<uint32_t*>(dst) + size_t(g) * width * K;
+            for (int j = 0; j < width; j++) {
+                const int i = g * H + j % H;
+                const float* s = w + size_t(j < H ? i : I + i) * K;
+                for (int k = 0; k < kp; k++)
+                    d[size_t(k) * width + j] = i < I ? bf16_pair(s[2 * k], 2 * k + 1 < K ? s[2 * k + 1] : 0.0f) : 0u;
+            }
+        }
+        return;
+    }
     for (int g = 0; g < groups; g++) {
         float* d = dst + size_t(g) * width * K;
         for (int j = 0; j < width; j++) {
@@ -306,6 +185,13 @@ void gemm_packed(int M, int N, int K, const float* Ap, const float* Bp, float* C
     const bool packed_b = ldb == 0;
     if (packed_b) ldb = kNR;
     TRM_CHECK(packed_b || (!gated && N % kNR == 0));  // a plain B is read a whole panel at a time
+    const bool half = bf16();
+    TRM_CHECK(!half || packed_b);  // bf16 products read only packed (already rounded) operands
+    // SwiGLU written as a bf16 operand: each word pairs two act values of the next product's k
+    TRM_CHECK(!half || (e != Epilogue::SwiGLUPackA && e != Epilogue::SwiGLURowsPackB) || (rows ? M : N) % 2 == 0);
+    const Kernels& kt = kernels();
+    const Kernel* kern = half ? kt.bf16 : kt.f32;
+    TRM_CHECK(kern[kMR] != nullptr);
     // Panel by panel: each k block of the panel is used by every row tile while it sits in cache. With more than
     // one k block, the partial sums of the panel's tiles wait in `part` ([tiles][kMR][kNR]) and only the last
     // block applies the epilogue, so SwiGLU and Store see complete sums.
@@ -316,20 +202,20 @@ void gemm_packed(int M, int N, int K, const float* Ap, const float* Bp, float* C
         for (int kb = 0; kb < kblocks; kb++) {
             const int pc = kb * kKC, kc = std::min(kKC, K - pc);
             const bool last = kb + 1 == kblocks;
-            const float* bp = packed_b ? Bp + size_t(p) * K * kNR + size_t(pc) * kNR : Bp + size_t(pc) * ldb + size_t(p) * kNR;
+            const float* bp = packed_b ? Bp + size_t(p) * K * kNR + k_offset(pc, kNR) : Bp + size_t(pc) * ldb + size_t(p) * kNR;
             for (int t = 0; t < tiles; t++) {
                 const int m0 = t * tile_rows;
-                const float* ap = Ap + size_t(t) * kMR * K + size_t(pc) * kMR;
+                const float* ap = Ap + size_t(t) * kMR * K + k_offset(pc, kMR);
                 float* tp = part ? part + size_t(t) * kMR * kNR : nullptr;
                 Tile o;
                 o.init = kb > 0 ? tp : nullptr;
                 if (!last) {  // the whole tile, all kMR rows (the padding rows of A are zeros)
                     o.c = tp; o.ldc = kNR; o.nvalid = kNR;
-                    kKernels[kMR](kc, ap, bp, ldb, o);
+                    kern[kMR](kc, ap, bp, ldb, o);
                     continue;
                 }
-                if (e == Epilogue::SwiGLUPackA) o.c = C + size_t(m0) * ldc + size_t(p) * cols * kMR;
-                else if (e == Epilogue::SwiGLURowsPackB) o.c = C + size_t(p) * kNR * ldc + size_t(m0) * kNR;
+                if (e == Epilogue::SwiGLUPackA) o.c = C + size_t(m0) * ldc + packed_a_col_offset(p * cols);
+                else if (e == Epilogue::SwiGLURowsPackB) o.c = C + size_t(p) * kNR * ldc + (half ? 0 : size_t(m0) * kNR);
                 else o.c = C + size_t(m0) * ldc + size_t(p) * cols;
                 o.ldc = ldc;
                 o.nvalid = nvalid;
@@ -338,11 +224,13 @@ void gemm_packed(int M, int N, int K, const float* Ap, const float* Bp, float* C
                 o.ldgu = ldgu;
                 o.I = rows ? M : N;
                 o.vrows = std::min(tile_rows, M - m0);
-                kKernels[rows ? kMR : std::min(kMR, M - m0)](kc, ap, bp, ldb, o);
+                o.bf16_out = half;
+                o.k0 = m0;
+                kern[rows ? kMR : std::min(kMR, M - m0)](kc, ap, bp, ldb, o);
             }
         }
     }
-#if defined(__AVX512F__)
+#if defined(__x86_64__) || defined(__i386__)
     if (gu) _mm_sfence();  // the streamed pre-activation is ordered before whatever reads it next
 #endif
 }
@@ -351,6 +239,7 @@ void PackedLinear::pack(const float* w, int in_, int out_, bool gated_) {
     in = in_;
     out = out_;
     gated = gated_;
+    precision = trm::precision();
     TRM_CHECK(!gated || out % 2 == 0);
     data.resize(gated ? packed_gated_floats(in, out / 2) : packed_b_floats(in, out));
     if (gated) pack_b_gated(data.data(), w, in, out / 2);
@@ -375,6 +264,7 @@ int row_chunk(int R, int K) {
 void linear_packed(float* out, const float* inp, int R, const PackedLinear& w, Epilogue e, float* gu, int col0,
                    int col1) {
     TRM_CHECK(w.gated == (e == Epilogue::SwiGLU || e == Epilogue::SwiGLUPackA));
+    TRM_CHECK(w.precision == precision());  // packed for this precision (Forward repacks when it changes)
     const int N = w.gated ? w.out / 2 : w.out;  // C columns
     const int cols = w.gated ? kNR / 2 : kNR;    // C columns per panel
     if (col1 < 0) col1 = N;
@@ -388,7 +278,7 @@ void linear_packed(float* out, const float* inp, int R, const PackedLinear& w, E
         const int mc = std::min(chunk, R - r0);
         pack_a(ap, inp + size_t(r0) * w.in, w.in, false, mc, w.in);
         // row r0 (a whole number of tiles) starts at r0 * N in either layout; a column at col0 (* kMR packed)
-        float* c = out + size_t(r0) * N + size_t(col0) * (e == Epilogue::SwiGLUPackA ? kMR : 1);
+        float* c = out + size_t(r0) * N + (e == Epilogue::SwiGLUPackA ? packed_a_col_offset(col0) : size_t(col0));
         gemm_packed(mc, col1 - col0, w.in, ap, bp, c, N, e,
                     gu ? gu + size_t(r0) * w.out + col0 : nullptr, w.out);
     }

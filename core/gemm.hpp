@@ -9,9 +9,14 @@
 //   packed B: [ceil(N / kNR)][K][kNR]  (kNR columns per k, zero-padded)
 // so the kernel reads both operands with unit stride. Products are summed in k order with fused multiply-adds,
 // which differs from OpenBLAS only by float rounding (tests/test_gemm.cpp checks against the naive reference).
+//
+// In bf16 (core/cpu.hpp's precision()) the packers round to bf16 and the same buffers hold k-pair words (layout in
+// core/gemm_kernel.hpp); tile and panel offsets stay those of fp32, so only offsets within a tile differ.
 #pragma once
 #include <cstddef>
 #include <vector>
+
+#include "core/cpu.hpp"
 
 namespace trm {
 
@@ -19,8 +24,10 @@ inline constexpr int kMR = 6;   // micro-tile rows
 inline constexpr int kNR = 64;  // micro-tile columns (4 AVX-512 vectors)
 inline constexpr int kRowChunk = 192;  // rows per chunk of linear_packed: the packed rows (192 x K) stay in L2
 
-// True when the AVX-512 micro-kernel is compiled in (otherwise the portable kernel runs, and gemm() uses OpenBLAS).
+// True when the active kernels are the AVX-512 ones (otherwise products with weights go through OpenBLAS).
 bool fast_gemm_compiled();
+// Offset, in floats, of act column `col` (even in bf16) within a tile of a packed A operand.
+size_t packed_a_col_offset(int col);
 
 size_t packed_a_floats(int M, int K);
 size_t packed_b_floats(int K, int N);
@@ -64,6 +71,7 @@ void gemm_packed(int M, int N, int K, const float* Ap, const float* Bp, float* C
 struct PackedLinear {
     int in = 0, out = 0;  // out = 2I for a gated (SwiGLU) weight
     bool gated = false;
+    Precision precision = Precision::Fp32;  // what the panels hold
     std::vector<float> data;
     void pack(const float* w, int in, int out, bool gated);
     // The packed panels from output column col0 on (col0 a panel start): a team member's share of the weight.

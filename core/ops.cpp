@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <cstring>
 #include <vector>
-#if defined(__AVX512F__)
-#include <immintrin.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>  // SSE streaming stores (every x86-64)
 #endif
 
+#include "core/cpu.hpp"
+#include "core/gemm.hpp"
 #include "core/vecmath.hpp"
 
 namespace trm {
@@ -21,6 +23,12 @@ void set_num_threads(int n) {
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
           int ldb, float beta, float* C, int ldc) {
     if (M == 0 || N == 0) return;
+    // bf16 runs every product it can on trm's kernel, on the calling thread whatever OpenBLAS's thread count, so
+    // that results do not depend on it (a scaled product, the attention scores, stays fp32 as the softmax input)
+    if (precision() == Precision::Bf16 && alpha == 1.0f && (beta == 0.0f || beta == 1.0f)) {
+        gemm_any(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta == 1.0f, C, ldc);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
                 alpha, A, lda, B, ldb, beta, C, ldc);
 }
@@ -306,10 +314,10 @@ void add_into(float* out, const float* a, const float* b, size_t n) {
 }
 
 void copy_past_caches(float* dst, const float* src, size_t n) {
-#if defined(__AVX512F__)
+#if defined(__x86_64__) || defined(__i386__)
     size_t i = 0;
     for (; i < n && (reinterpret_cast<uintptr_t>(dst + i) & 63) != 0; i++) dst[i] = src[i];
-    for (; i + 16 <= n; i += 16) _mm512_stream_ps(dst + i, _mm512_loadu_ps(src + i));
+    for (; i + 4 <= n; i += 4) _mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
     for (; i < n; i++) dst[i] = src[i];
     _mm_sfence();  // ordered before whatever reads them next
 #else

@@ -9,7 +9,11 @@ namespace trm {
 
 // exp(x) for float32 (Cephes expf: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial, 2^n from the exponent bits).
 // Relative error <= 2e-7 on [-87, 88]; saturates to exp(-87.3) / exp(88.3) outside (no inf, no denormals).
-inline float exp_fast(float x) {
+// always_inline: the per-instruction-set kernel units (core/gemm_kernels_*.cpp) must each keep their own copy,
+// never share one out-of-line copy compiled for another unit's instruction set.
+#define TRM_ALWAYS_INLINE inline __attribute__((always_inline))
+
+TRM_ALWAYS_INLINE float exp_fast(float x) {
     x = x < -87.3f ? -87.3f : x;
     x = x > 88.3f ? 88.3f : x;
     // round to nearest by adding and subtracting 1.5 * 2^23 (no floorf call, which blocks vectorisation; exact as
@@ -31,9 +35,9 @@ inline float exp_fast(float x) {
 }
 
 // 1 / (1 + exp(-x))
-inline float sigmoid_fast(float x) { return 1.0f / (1.0f + exp_fast(-x)); }
+TRM_ALWAYS_INLINE float sigmoid_fast(float x) { return 1.0f / (1.0f + exp_fast(-x)); }
 
 // silu(g) = g * sigmoid(g), the SwiGLU gate
-inline float silu(float g) { return g * sigmoid_fast(g); }
+TRM_ALWAYS_INLINE float silu(float g) { return g * sigmoid_fast(g); }
 
 }  // namespace trm

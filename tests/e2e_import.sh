@@ -13,8 +13,9 @@ for v in sudoku_mlp sudoku_att maze_learned arc_att; do
   "$trm" info "$fix/$v/step_100" > "$tmp/$v.info1"
   "$trm" info "$tmp/$v.safetensors" > "$tmp/$v.info2"
   grep -q "parameters" "$tmp/$v.info2"
-  "$trm" debug forward "$tmp/$v.safetensors" --inputs "$fix/$v/forward.safetensors" --steps 4 -o "$tmp/$v.fwd" 2>/dev/null
-  "$trm" debug train-step "$tmp/$v.safetensors" --batch "$fix/$v/train_step.safetensors" -o "$tmp/$v.ts" 2>/dev/null
+  # fp32: the 5e-5 parity of the official float32 run (bf16 parity is tests/test_parity.cpp's envelope check)
+  "$trm" debug forward "$tmp/$v.safetensors" --precision fp32 --inputs "$fix/$v/forward.safetensors" --steps 4 -o "$tmp/$v.fwd" 2>/dev/null
+  "$trm" debug train-step "$tmp/$v.safetensors" --precision fp32 --batch "$fix/$v/train_step.safetensors" -o "$tmp/$v.ts" 2>/dev/null
 done
 python3 - "$tmp" "$fix" <<'PY'
 import array, json, struct, sys

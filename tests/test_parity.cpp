@@ -7,6 +7,7 @@
 
 #include "core/act.hpp"
 #include "core/model_io.hpp"
+#include "core/cpu.hpp"
 #include "core/parallel.hpp"
 #include "core/safetensors.hpp"
 
@@ -102,6 +103,56 @@ TEST_CASE("forward of one puzzle at a time (threads sharing the puzzle) matches 
         }
     }
     set_threads(0);
+}
+
+// The official code's default is forward_dtype bfloat16. trm's bf16 products (bf16 operands, fp32 accumulation,
+// everything else fp32) must stay inside the error envelope of the official bf16 run itself (fixture README): at
+// every ACT step, max |trm_bf16 - official_fp32| <= 1.5 x max |official_bf16 - official_fp32| + 1e-3, and argmax
+// agreement with fp32 no worse than the official bf16 run's minus 1%.
+static double argmax_agreement(const Tensor& a, const Tensor& b) {
+    auto x = a.to_f64(), y = b.to_f64();
+    const size_t V = size_t(a.shape.back()), n = x.size() / V;
+    size_t same = 0;
+    for (size_t r = 0; r < n; r++) {
+        size_t ia = 0, ib = 0;
+        for (size_t v = 1; v < V; v++) {
+            if (x[r * V + v] > x[r * V + ia]) ia = v;
+            if (y[r * V + v] > y[r * V + ib]) ib = v;
+        }
+        same += ia == ib;
+    }
+    return double(same) / double(n);
+}
+
+TEST_CASE("bf16 forward stays inside the official bf16 run's error envelope") {
+    if (cpu_isa() < Isa::Avx512Bf16) {
+        MESSAGE("skipped: this CPU has no bf16 products (AVX512_BF16)");
+        return;
+    }
+    set_precision(Precision::Bf16);
+    for (auto v : kVariants) {
+        SUBCASE(v) {
+            Model m = load_model(std::string(kFixtures) + v + "/step_100");
+            TensorFile f32 = read_safetensors(std::string(kFixtures) + v + "/forward.safetensors");
+            TensorFile b16 = read_safetensors(std::string(kFixtures) + v + "/forward_bf16.safetensors");
+            auto tokens64 = f32.at("inputs", v).to_i64();
+            auto ids64 = f32.at("puzzle_identifiers", v).to_i64();
+            std::vector<int32_t> tokens(tokens64.begin(), tokens64.end()), ids(ids64.begin(), ids64.end());
+            TensorFile got = debug_forward(m, tokens, ids, 4);
+            for (int st = 1; st <= 4; st++) {
+                const std::string name = fmt::format("step{}.logits", st);
+                const Tensor &ref = f32.tensors.at(name), &theirs = b16.tensors.at(name), &ours = got.tensors.at(name);
+                const double envelope = max_abs_diff(theirs, ref, name), mine = max_abs_diff(ours, ref, name);
+                const double agree_theirs = argmax_agreement(theirs, ref), agree_mine = argmax_agreement(ours, ref);
+                MESSAGE(v << " " << name << ": max |trm bf16 - fp32| " << mine << ", official bf16 " << envelope
+                          << "; argmax agreement " << agree_mine << " vs " << agree_theirs);
+                CHECK(mine <= 1.5 * envelope + 1e-3);
+                CHECK(agree_mine >= agree_theirs - 0.01);
+                CHECK(mine > 1e-4);  // the products really ran in bf16 (fp32 parity is ~1e-6)
+            }
+        }
+    }
+    set_precision(Precision::Fp32);
 }
 
 // One official training step: losses within 1e-5 relative, every gradient within 1e-4 of its tensor's max |g|.
