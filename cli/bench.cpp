@@ -54,8 +54,8 @@ static int run_bench(const BenchOptions& o) {
     if (!o.solver_files.empty()) return run_solver_bench(o);
     int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
     set_threads(threads);
-    fmt::print("trm bench: {} thread(s), products on {}, compiler {} {}, flags -O3 -march=native\n", threads,
-               fast_gemm_compiled() ? "trm's AVX-512 kernel (weights packed once) and OpenBLAS" : "OpenBLAS",
+    fmt::print("trm bench: {}; {} thread(s), products on {}, compiler {} {}\n", compute_summary(), threads,
+               fast_gemm_compiled() ? "trm's packed kernel (weights packed once) and OpenBLAS" : "OpenBLAS",
 #if defined(__clang__)
                "clang", __clang_version__
 #else
@@ -65,8 +65,9 @@ static int run_bench(const BenchOptions& o) {
     // The cores are shared: each row's %peak is against sgemm measured right before and right after that row
     // (the better of the two), so a neighbour's burst shifts both numbers of a ratio together.
     const double peak_seconds = std::min(1.0, o.seconds / 2);
-    fmt::print("sgemm peak (1024/2048 square, the better of OpenBLAS and trm's kernel) at start: {:.1f} GFLOP/s; each "
-               "row's %peak uses the peak measured around it (column 'peak')\n\n", sgemm_peak_gflops(peak_seconds));
+    fmt::print("{} gemm peak (1024/2048 square, the better of OpenBLAS and trm's kernel) at start: {:.1f} GFLOP/s; "
+               "each row's %peak uses the peak measured around it in the same precision (column 'peak')\n\n",
+               precision_name(precision()), sgemm_peak_gflops(peak_seconds));
     std::vector<Shape> shapes = {
         {"sudoku-mlp-512 (official: hidden 512, mlp_t, seq 81, P 16, H3 L6)", shape(512, 8, true, 81, 11, 3, 6), {1, 64}},
         // the CPU-sized model trm ships and `trm train` makes by default (models/sudoku.safetensors): P = 1, so

@@ -49,7 +49,7 @@ void add_compute_options(CLI::App* sub) {
                    throw CLI::ValidationError("--precision", fmt::format("bf16 needs AVX512_BF16 (kernels: {})", isa_name(active_isa())));
                set_precision(p);
            },
-           "matrix products in bf16 (fp32 accumulation) or fp32; auto = bf16 where the CPU has bf16 products")
+           "matrix products in bf16 (fp32 accumulation) or fp32; auto = bf16 where its products measure faster here")
         ->check(CLI::IsMember({"auto", "bf16", "fp32"}, CLI::ignore_case));
 }
 

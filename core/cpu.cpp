@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "core/error.hpp"
+#include "core/gemm.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -111,7 +112,7 @@ Precision parse_precision(std::string_view name) {
     const std::string n = lower(name);
     if (n == "fp32" || n == "float32") return Precision::Fp32;
     if (n == "bf16" || n == "bfloat16") return Precision::Bf16;
-    if (n == "auto") return active_isa() >= Isa::Avx512Bf16 ? Precision::Bf16 : Precision::Fp32;
+    if (n == "auto") return auto_precision();  // core/gemm.cpp: measured, not assumed
     fail("unknown precision '{}' (expected auto, bf16 or fp32)", name);
 }
 

@@ -34,7 +34,8 @@ bool cpu_has_amx();
 // softmax, SwiGLU, losses, the carry and all optimizer state stay fp32.
 enum class Precision { Fp32, Bf16 };
 const char* precision_name(Precision p);
-// "auto" resolves to bf16 where active_isa() has bf16 products, else fp32. Throws Error on anything else.
+// "auto" resolves to auto_precision() (core/gemm.hpp): bf16 only where its products measure faster than fp32.
+// Throws Error on anything else.
 Precision parse_precision(std::string_view name);
 Precision precision();  // the library default is Fp32
 // Bf16 needs Avx512Bf16 among the active kernels (Error otherwise).

@@ -95,6 +95,10 @@ int row_chunk(int R, int K = 0);
 void gemm_any(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda, const float* B, int ldb,
               bool accumulate, float* C, int ldc);
 
+// What --precision auto means on this machine: bf16 where the active kernels have bf16 products and they measure
+// faster than fp32 here (a ~10 ms probe, run once), else fp32.
+Precision auto_precision();
+
 // Per-thread packing workspace, grown on first use and reused afterwards (nothing is allocated in steady state).
 // Slots: 0 packed rows, 1 packed activations of mlp_t, 2 partial sums, 3 gemm_any's B, 4 SwiGLU activations
 // written as the next product's packed operand.
