@@ -16,10 +16,6 @@
 
 namespace trm {
 
-void set_num_threads(int n) {
-    if (n > 0) openblas_set_num_threads(n);
-}
-
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
           int ldb, float beta, float* C, int ldc) {
     if (M == 0 || N == 0) return;

@@ -65,7 +65,4 @@ void add_into(float* out, const float* a, const float* b, size_t n);  // out = a
 // back much later (training's saved activations), which would otherwise first read every cold line it writes.
 void copy_past_caches(float* dst, const float* src, size_t n);
 
-// Thread count used by gemm (OpenBLAS). 0 = leave the library default.
-void set_num_threads(int n);
-
 }  // namespace trm

@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/ops.hpp"
+#include <cblas.h>
 
 namespace trm {
 
@@ -79,6 +79,12 @@ private:
     std::vector<std::exception_ptr> errors_;
 };
 
+// OpenBLAS's own threads: all of them for a lone product, one inside a shard or team. Private: set_threads()
+// is the one public setter, so trm's workers and OpenBLAS's never disagree.
+void set_blas_threads(int n) {
+    if (n > 0) openblas_set_num_threads(n);
+}
+
 Pool& pool() {
     static Pool p;
     return p;
@@ -90,7 +96,7 @@ int g_threads = 0;
 void set_threads(int n) {
     if (n <= 0) n = int(std::max(1u, std::thread::hardware_concurrency()));
     g_threads = n;
-    set_num_threads(n);
+    set_blas_threads(n);
     pool().resize(n - 1);
 }
 
@@ -135,7 +141,7 @@ void parallel_team(const std::function<void(const Team&)>& fn) {
     SpinBarrier barrier(T);
     std::mutex mu;
     std::exception_ptr first;  // the failure that aborted the team, not the TeamAborted it caused in the others
-    set_num_threads(1);
+    set_blas_threads(1);
     pool().run(T, [&](int k) {
         try {
             fn(Team{k, T, &barrier});
@@ -146,7 +152,7 @@ void parallel_team(const std::function<void(const Team&)>& fn) {
             barrier.abort();
         }
     });
-    set_num_threads(g_threads);
+    set_blas_threads(g_threads);
     if (first) std::rethrow_exception(first);
 }
 
@@ -157,17 +163,17 @@ void parallel_shards(int B, const std::function<void(int, int, int)>& fn) {
         return;
     }
     const int per = (B + shards - 1) / shards;
-    set_num_threads(1);
+    set_blas_threads(1);
     try {
         pool().run(shards, [&](int k) {
             const int b0 = k * per, b1 = std::min(B, b0 + per);
             if (b0 < b1) fn(b0, b1, k);
         });
     } catch (...) {
-        set_num_threads(g_threads);
+        set_blas_threads(g_threads);
         throw;
     }
-    set_num_threads(g_threads);
+    set_blas_threads(g_threads);
 }
 
 }  // namespace trm

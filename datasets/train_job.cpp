@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 #include "core/model_io.hpp"
 #include "core/ops.hpp"
 #include "core/safetensors.hpp"
@@ -98,7 +99,7 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
                   const std::atomic<bool>& stop) {
     if (o.out.empty()) fail("--out is required");
     const std::string state = o.state.empty() ? o.out + ".state" : o.state;
-    if (o.threads > 0) set_num_threads(o.threads);
+    if (o.threads > 0) set_threads(o.threads);  // trm's workers and OpenBLAS's, both
     std::unique_ptr<Trainer> t;
     std::unique_ptr<DataSource> src;
     if (o.resume) {

@@ -5,7 +5,12 @@
 #include <filesystem>
 
 #include "core/optimizer.hpp"
+#include "core/parallel.hpp"
 #include "core/trainer.hpp"
+#include "datasets/train_job.hpp"
+
+#include <atomic>
+#include <unistd.h>
 
 using namespace trm;
 namespace fs = std::filesystem;
@@ -117,4 +122,30 @@ TEST_CASE("sign-SGD sums the rows of one identifier, then steps by the sign") {
     CHECK(w[1] == doctest::Approx(1.0));
     CHECK(w[2] == doctest::Approx(1.1));   // id 1: 0.5 - 0.6 < 0 -> +lr
     CHECK(w[3] == doctest::Approx(0.9));   // -1 + 2 > 0 -> -lr
+}
+
+// `trm train --threads N` must limit trm's own workers, not only OpenBLAS's (it once called the BLAS-only setter,
+// so the pool kept every core).
+TEST_CASE("run_training with threads = 1 runs trm's workers on one thread") {
+    set_threads(2);
+    REQUIRE(num_threads() == 2);
+    const fs::path dir = fs::temp_directory_path() / ("trm_threads_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    TrainJobOptions j;
+    j.domain = DomainKind::Sudoku;
+    j.model = toy_config(true);
+    j.model.puzzle_emb_ndim = 0;
+    j.train = toy_options();
+    j.train.batch_size = 4;
+    j.steps = 2;
+    j.eval_every = 0;
+    j.eval_count = 2;
+    j.out = (dir / "m.safetensors").string();
+    j.threads = 1;
+    std::atomic<bool> stop{false};
+    run_training(j, 1, [](const TrainProgress&) {}, stop);
+    CHECK(num_threads() == 1);
+    CHECK(fs::exists(j.out));
+    fs::remove_all(dir);
+    set_threads(0);
 }
