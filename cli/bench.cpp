@@ -102,7 +102,7 @@ void register_bench(CLI::App& app) {
     add_compute_options(sub);
     sub->add_flag("--train", o->train, "benchmark training steps (forward + backward) instead of inference");
     sub->add_option("--seconds", o->seconds, "time per measurement")->capture_default_str();
-    sub->add_option("--threads", o->threads, "BLAS threads (default: all cores)");
+    sub->add_option("--threads", o->threads, "CPU threads (default: all cores)")->check(CLI::Range(1, 4096));
     sub->add_option("--only", o->only, "run only shapes whose name contains this text");
     sub->add_option("--solver", o->solver_files, "benchmark the exact Sudoku solver on these puzzle files");
     sub->footer("Example: trm bench --train --only 128\n         trm bench --solver datasets/sudoku/forum_hardest_1106.txt");

@@ -1,7 +1,10 @@
 #include "cli/commands.hpp"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "core/cpu.hpp"
 
@@ -30,6 +33,29 @@ int run_selected(CLI::App& app) {
     }
     if (!found) throw CLI::CallForHelp();
     return (*found)();
+}
+
+static size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); j++) prev[j] = j;
+    for (size_t i = 1; i <= a.size(); i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= b.size(); j++)
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        std::swap(prev, cur);
+    }
+    return prev[b.size()];
+}
+
+std::string closest_subcommand(const CLI::App& app, const std::string& name) {
+    std::string best;
+    size_t best_d = 3;
+    for (const CLI::App* s : app.get_subcommands({})) {
+        const std::string& n = s->get_name();
+        const size_t d = n.rfind(name, 0) == 0 && !name.empty() ? 0 : edit_distance(name, n);
+        if (d < best_d) best_d = d, best = n;
+    }
+    return best;
 }
 
 void add_compute_options(CLI::App* sub) {

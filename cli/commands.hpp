@@ -21,6 +21,9 @@ int run_selected(CLI::App& app);
 
 void register_commands(CLI::App& app);
 
+// The subcommand of `app` nearest to a mistyped `name` (edit distance <= 2, or a prefix), or "" when none is.
+std::string closest_subcommand(const CLI::App& app, const std::string& name);
+
 // --precision auto|bf16|fp32 and --isa on a subcommand that runs the model; applied as the command line is parsed
 // (the default, auto, is set by main before parsing: bf16 where the CPU has bf16 products, else fp32).
 void add_compute_options(CLI::App* sub);

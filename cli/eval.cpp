@@ -51,7 +51,7 @@ void add_common(CLI::App* sub, EvalCommon& c) {
                     "(default: the model's, 0 unless calibrated)")
         ->check(CLI::Range(-50.0f, 50.0f));
     sub->add_option("--batch", c.batch, "puzzles per model batch")->check(CLI::Range(1, 4096))->capture_default_str();
-    sub->add_option("--threads", c.threads, "CPU threads (default: all cores)");
+    sub->add_option("--threads", c.threads, "CPU threads (default: all cores)")->check(CLI::Range(1, 4096));
     sub->add_option("--limit", c.limit, "evaluate at most this many puzzles (ARC: tasks)")
         ->check(CLI::NonNegativeNumber);
     sub->add_option("--format", c.format, "text | json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();

@@ -1,5 +1,6 @@
 // trm: solve Sudoku, mazes and ARC-AGI grids with Tiny Recursive Models.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <fmt/core.h>
 
 #include "cli/commands.hpp"
@@ -13,6 +14,17 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.footer(trm::cli::kExitCodesHelp);
     trm::cli::register_commands(app);
+    if (argc < 2) {  // bare `trm`: what it can do, as a usage error
+        fmt::print(stderr, "{}", app.help());
+        return trm::cli::kExitUsage;
+    }
+    const auto subs = app.get_subcommands({});
+    if (argv[1][0] != '-' && std::none_of(subs.begin(), subs.end(), [&](const CLI::App* s) { return s->check_name(argv[1]); })) {
+        const std::string near = trm::cli::closest_subcommand(app, argv[1]);
+        fmt::print(stderr, "error: unknown command '{}'{}\nRun `trm --help` for the list of commands.\n", argv[1],
+                   near.empty() ? "" : fmt::format(" (did you mean '{}'?)", near));
+        return trm::cli::kExitUsage;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

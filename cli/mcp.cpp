@@ -73,7 +73,7 @@ void register_mcp(CLI::App& app) {
     add_compute_options(sub);
     sub->add_option("--model-dir", o->model_dir,
                     "directory of <domain>.safetensors models (default: the models/ trm solve uses)");
-    sub->add_option("--threads", o->threads, "CPU threads (default: all cores)");
+    sub->add_option("--threads", o->threads, "CPU threads (default: all cores)")->check(CLI::Range(1, 4096));
     sub->add_flag("-q,--quiet", o->quiet, "no log lines on stderr");
     sub->footer(
         "Register with an MCP client, e.g. Claude Desktop's claude_desktop_config.json:\n"

@@ -517,7 +517,7 @@ void register_solve(CLI::App& app) {
         ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
     sub->add_option("--html", o->html, "write a self-contained page replaying the traces");
     sub->add_option("--batch", o->batch, "puzzles per model batch")->capture_default_str();
-    sub->add_option("--threads", o->threads, "CPU threads (default: all cores)");
+    sub->add_option("--threads", o->threads, "CPU threads (default: all cores)")->check(CLI::Range(1, 4096));
     sub->add_option("--task", o->task, "ARC: only this task of a combined file (or the id of a one-task file)");
     sub->add_option("--solutions", o->solutions, "ARC: solutions file, to show and verify the expected outputs");
     sub->add_option("--adapt-steps", o->adapt_steps, "ARC: test-time adaptation steps per unseen task (0 = off)")

@@ -86,6 +86,7 @@ void register_train(CLI::App& app) {
                     "safetensors file instead of training (for scripts/gpu)");
     sub->add_option("--state", j.state, "training-state file (default: OUT.state)");
     sub->add_flag("--resume", j.resume, "continue from the training state");
+    sub->add_flag("--force", j.force, "a new run may replace an existing weights file (-o)");
     sub->add_option("--steps", j.steps, "optimizer steps in the whole run")->capture_default_str();
     sub->add_option("--cosine-steps", j.cosine_steps,
                     "cosine horizon of a new run (default: --steps); later steps stay at the floor lr. A resumed run "
@@ -117,9 +118,9 @@ void register_train(CLI::App& app) {
     sub->add_option("--eval-count", j.eval_count, "held-out puzzles per evaluation")->capture_default_str();
     sub->add_option("--log", j.log, "append metrics as JSON lines to this file");
     sub->add_option("--report-every", o->report_every, "steps between progress lines")->capture_default_str();
-    sub->add_option("--threads", j.threads, "BLAS threads");
-    sub->footer("Example: trm train sudoku --mix easy:1,medium:1 --steps 20000 --time-limit 110 -o models/sudoku.safetensors\n"
-                "         trm train sudoku -o models/sudoku.safetensors --resume     (continue a run)");
+    sub->add_option("--threads", j.threads, "CPU threads (default: all cores)")->check(CLI::Range(1, 4096));
+    sub->footer("Example: trm train sudoku --mix easy:1,medium:1 --steps 20000 --time-limit 110 -o my-sudoku.safetensors\n"
+                "         trm train sudoku -o my-sudoku.safetensors --resume     (continue a run)");
     set_action(sub, [o] { return run_train(*o); });
 }
 

@@ -119,4 +119,17 @@ void remove_stale_temporaries(const std::string& path) {
     }
 }
 
+void check_output_path(const std::string& path, bool replace, const std::string& what) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path p(path);
+    if (fs::is_directory(p, ec)) fail("{}: is a folder, not a {}", path, what);
+    if (fs::exists(p, ec) && !replace)
+        throw Error(fmt::format("{}: the {} already exists and is kept", path, what),
+                    "pass --force to replace it, or choose another name");
+    const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+    if (!fs::is_directory(dir, ec)) fail("{}: folder {} does not exist", path, dir.string());
+    if (::access(dir.c_str(), W_OK) != 0) fail("{}: cannot write into {}: {}", path, dir.string(), std::strerror(errno));
+}
+
 }  // namespace trm

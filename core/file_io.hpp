@@ -18,6 +18,11 @@ std::string read_file_text(const std::string& path, uint64_t max_bytes = kMaxMod
 // earlier writers of `path` that were killed mid-write (remove_stale_temporaries).
 void write_file_atomic(const std::string& path, const void* data, size_t size);
 void remove_stale_temporaries(const std::string& path);
+
+// Before long work that ends in writing `path`: throws Error when the file exists and `replace` is false (outputs
+// are never destroyed by accident), or when its folder is missing or not writable, so that nothing fails after
+// the work is done. `what` names the output in the message ("weights file").
+void check_output_path(const std::string& path, bool replace, const std::string& what);
 inline void write_file_atomic(const std::string& path, const std::string& s) { write_file_atomic(path, s.data(), s.size()); }
 
 }  // namespace trm

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "core/parallel.hpp"
 #include "core/model_io.hpp"
 #include "core/ops.hpp"
@@ -99,6 +100,9 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
                   const std::atomic<bool>& stop) {
     if (o.out.empty()) fail("--out is required");
     const std::string state = o.state.empty() ? o.out + ".state" : o.state;
+    // a resumed run writes over its own weights; a new one only over a file it was told it may replace
+    check_output_path(o.out, o.resume || o.force, "weights file");
+    check_output_path(state, true, "training state");
     if (o.threads > 0) set_threads(o.threads);  // trm's workers and OpenBLAS's, both
     std::unique_ptr<Trainer> t;
     std::unique_ptr<DataSource> src;

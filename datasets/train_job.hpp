@@ -32,6 +32,7 @@ struct TrainJobOptions {
     std::string out;              // weights (EMA) written here at every save and at the end
     std::string state;            // training state; default <out>.state
     bool resume = false;          // continue from `state` (architecture and options come from it)
+    bool force = false;           // a new run may replace an existing `out` (never replaced otherwise)
     int save_every = 200;         // steps between state saves
     int eval_every = 200;         // steps between evaluations (0 = only at the end)
     int eval_count = 256;         // held-out puzzles per evaluation

@@ -269,6 +269,24 @@ assert d['train.puzzle_identifiers']['shape'] == [n] and d['test.inputs']['shape
 PY
 expect_rc 1 "export is ARC only" -- "$TRM" train sudoku --export-data "$tmp/x.safetensors"
 
+# ---- outputs are never destroyed: a new run refuses an existing weights file unless --force --------------------
+tiny_train=(--hidden 16 --heads 2 --H-cycles 1 --L-cycles 1 --halt-max-steps 2 --steps 1 --batch 4 --eval-count 2 --eval-every 0)
+echo "precious" > "$tmp/kept.safetensors"
+expect_rc 1 "train refuses an existing -o" -- "$TRM" train sudoku "${tiny_train[@]}" -o "$tmp/kept.safetensors"
+grep -q "already exists" "$tmp/err" || fail "train -o existing: no 'already exists' in: $(cat "$tmp/err")"
+[[ $(cat "$tmp/kept.safetensors") == precious ]] && ok || fail "train -o existing: the file was changed"
+[[ -e $tmp/kept.safetensors.state ]] && fail "train -o existing: a state file was written" || ok
+expect_rc 1 "train into a missing folder fails before training" -- "$TRM" train sudoku "${tiny_train[@]}" -o "$tmp/nope/m.safetensors"
+grep -q "does not exist" "$tmp/err" || fail "train into a missing folder: $(cat "$tmp/err")"
+expect_rc 0 "train --force replaces it" -- "$TRM" train sudoku "${tiny_train[@]}" -o "$tmp/kept.safetensors" --force
+[[ $(head -c 8 "$tmp/kept.safetensors") != precious ]] && ok || fail "train --force: the file was not replaced"
+# usage: bare trm lists the commands, a typo gets a suggestion, --threads must be positive (all exit 2)
+expect_rc 2 "bare trm" -- "$TRM"
+grep -q "solve" "$tmp/err" || fail "bare trm does not list the commands"
+expect_rc 2 "mistyped command" -- "$TRM" solv
+grep -q "did you mean 'solve'" "$tmp/err" || fail "trm solv: no suggestion in: $(cat "$tmp/err")"
+expect_rc 2 "--threads 0" -- "$TRM" solve --threads 0 examples/sudoku_easy.txt
+
 # ---- bench: the shipped model's rows, inference and training, each with a throughput and a share of the peak ---
 for mode in "" "--train"; do
     # shellcheck disable=SC2086
