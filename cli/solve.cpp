@@ -229,10 +229,11 @@ public:
         if (n_ == 0) fail("no puzzle to solve");
         const int bad = n_ - verified_;
         if (!o_.quiet && !json_ && !single_)
-            fmt::print("{} {}: {} verified{}, {} not · {:.1f} steps on average · {:.2f} s ({:.1f} {}/s)\n", n_,
+            fmt::print("{} {}: {} verified{}, {} not · {:.1f} steps on average{} · {:.2f} s ({:.1f} {}/s)\n", n_,
                        noun(n_), verified_,
                        later_view_ ? fmt::format(" ({} through a later view)", later_view_) : std::string(), bad,
-                       double(steps_) / n_, seconds, seconds > 0 ? n_ / seconds : 0.0, noun(2));
+                       double(steps_) / n_, views_run_ > n_ ? " (all views)" : "", seconds,
+                       seconds > 0 ? n_ / seconds : 0.0, noun(2));
         else if (bad && (o_.quiet || json_))
             fmt::print(stderr, "{} of {} answers did not verify\n", bad, n_);
         if (!o_.html.empty()) {
@@ -258,6 +259,7 @@ private:
         n_++;
         verified_ += r.verified;
         later_view_ += r.verified && r.view > 1;
+        views_run_ += r.views_used;
         steps_ += r.total_steps();
     }
 
@@ -380,7 +382,7 @@ private:
     TraceMode print_trace_ = TraceMode::Off, record_ = TraceMode::Off;
     int max_steps_ = 0;
     std::string model_path_;
-    int n_ = 0, verified_ = 0, later_view_ = 0;
+    int n_ = 0, verified_ = 0, later_view_ = 0, views_run_ = 0;
     int64_t steps_ = 0;
     std::vector<HtmlPuzzle> html_;
     ArcAttempts submission_;
@@ -576,7 +578,8 @@ void register_solve(CLI::App& app) {
         "  trm solve sudoku --quiet < in.txt > out.txt        answers only, one 81-char line per puzzle\n"
         "  trm solve maze examples/maze_small.txt --format json\n"
         "  trm solve arc challenges.json --task 6150a2bd --solutions solutions.json --submission sub.json\n"
-        "  trm solve sudoku puzzle.txt --trace steps --halt never --html trace.html\n" +
+        "  trm solve sudoku puzzle.txt --trace steps --halt never --html trace.html\n"
+        "  trm solve sudoku hardest.txt --views 32             re-solve unverified answers through up to 31 views\n" +
         std::string(kExitCodesHelp));
     sub->callback([o] { validate(*o); });
     set_action(sub, [o] { return run_solve(*o); });
