@@ -364,8 +364,10 @@ template <typename R>
 size_t fill_views(R& out, std::vector<RowRun>& runs, std::vector<ViewRun>& views, int budget, size_t index,
                   double seconds) {
     const size_t k = views.back().verified ? views.size() - 1 : 0;
-    fill_common(out, runs[k], index, seconds);
-    out.trace.clear();
+    out.index = index;
+    out.steps = runs[k].steps;
+    out.q_halt = runs[k].q_halt;
+    out.seconds = seconds;
     for (auto& r : runs)
         for (auto& t : r.trace) out.trace.push_back(std::move(t));
     out.views_used = int(views.size());
@@ -408,7 +410,7 @@ std::vector<SudokuSolveResult> solve_sudoku_batch(Forward& fwd, std::vector<Sudo
     const auto t0 = Clock::now();
     std::vector<SudokuSolveResult> out(static_cast<size_t>(B));
     std::vector<const DraftGrid*> inputs(static_cast<size_t>(B));
-    // per row: its views and their inverses, drawn when the row first needs a second view
+    // per row: its views and their inverses
     std::vector<std::vector<SudokuTransform>> views(static_cast<size_t>(B)), inverses(static_cast<size_t>(B));
     for (int b = 0; b < B; b++) {
         out[size_t(b)].input = sudoku_draft(puzzles[size_t(b)].cells);
@@ -416,11 +418,8 @@ std::vector<SudokuSolveResult> solve_sudoku_batch(Forward& fwd, std::vector<Sudo
     }
     auto view = [&](int row, int v) -> const SudokuTransform& {
         auto& vs = views[size_t(row)];
-        if (vs.empty()) {
+        if (int(vs.size()) <= v) {  // view 1 (identity) alone costs no draw; the rest come when first needed
             vs = sudoku_views(puzzles[size_t(row)].cells, v == 0 ? 1 : opt.views);
-            for (auto& t : vs) inverses[size_t(row)].push_back(invert_sudoku_transform(t));
-        } else if (int(vs.size()) <= v) {
-            vs = sudoku_views(puzzles[size_t(row)].cells, opt.views);
             inverses[size_t(row)].clear();
             for (auto& t : vs) inverses[size_t(row)].push_back(invert_sudoku_transform(t));
         }
