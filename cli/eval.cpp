@@ -2,6 +2,8 @@
 //   sudoku  exact accuracy (95% Wilson interval), cell accuracy, mean steps to halt, halting-head accuracy
 //           ((q_halt > 0) == exactly right, at the halting step), puzzles/s
 //   maze    optimal-path rate (95% CI), valid-path rate, exact match with the reference path, steps, mazes/s
+//   both    with --views N (default kDefaultViews): accuracy by the number of views allowed (1..N, read off one
+//           run: a puzzle answered through view k counts from k on), mean views used, extra model steps
 //   arc     pass@1 and pass@2 (official: mean over tasks of the fraction of test inputs passed), per task
 // Inputs are streamed batch by batch (bounded memory), like `trm solve`.
 #include <chrono>
@@ -37,7 +39,58 @@ struct EvalCommon {
     int max_steps = 0, batch = 64, threads = 0;
     float halt_threshold = std::numeric_limits<float>::quiet_NaN();  // NaN: the model's
     int64_t limit = 0;  // 0 = all
+    int views = kDefaultViews;  // Sudoku, mazes (see puzzles/solve.hpp)
 };
+
+void add_views(CLI::App* sub, EvalCommon& c) {
+    sub->add_option("--views", c.views,
+                    "re-solve a puzzle whose answer does not verify through up to N-1 symmetry-equivalent views "
+                    "(1 = the puzzle as given only; mazes: 8 at most)")
+        ->check(CLI::Range(1, kMaxViews))->capture_default_str();
+}
+
+// Accuracy by views allowed: right[k] = puzzles answered right through view k+1 (1-based views).
+struct ViewTally {
+    std::vector<int64_t> right;
+    int64_t views_used = 0, steps_first = 0, steps_all = 0;
+    void add(const SolveOutcome& r, bool ok) {
+        if (right.size() < size_t(r.views_budget)) right.resize(size_t(r.views_budget));
+        if (ok) right[size_t(r.view - 1)]++;
+        views_used += r.views_used;
+        steps_first += r.views.empty() ? r.steps : r.views[0].steps;
+        steps_all += r.total_steps();
+    }
+    // cumulative accuracy with 1, 2, ..., N views allowed
+    std::vector<int64_t> cumulative() const {
+        std::vector<int64_t> c(right.size());
+        int64_t k = 0;
+        for (size_t i = 0; i < right.size(); i++) c[i] = k += right[i];
+        return c;
+    }
+    double extra_steps() const { return steps_first ? double(steps_all - steps_first) / double(steps_first) : 0.0; }
+};
+
+// The text lines of a ViewTally: the curve at 1, 2, 4, 8, ... and N views, views used and the extra compute.
+void print_views(const ViewTally& v, int64_t n, const char* what) {
+    if (v.right.size() <= 1) return;
+    const auto c = v.cumulative();
+    std::string curve;
+    for (size_t k = 1; k <= c.size(); k = k * 2 > c.size() && k < c.size() ? c.size() : k * 2)
+        curve += fmt::format("{}{}: {:.1f}%", curve.empty() ? "" : "  ", k, 100.0 * double(c[k - 1]) / double(n));
+    fmt::print("  by views        {}  ({} by the number of views allowed)\n", curve, what);
+    fmt::print("  views used      {:>6.2f}  per puzzle on average (of {})\n", double(v.views_used) / double(n),
+               v.right.size());
+    fmt::print("  extra compute   {:>+5.1f}%  model steps over the first view's ({} vs {})\n", 100 * v.extra_steps(),
+               v.steps_all, v.steps_first);
+}
+
+json views_json(const ViewTally& v, int64_t n) {
+    json curve = json::array();
+    for (auto k : v.cumulative()) curve.push_back(double(k) / double(n));
+    return json{{"views", v.right.size()}, {"accuracy_by_views", curve},
+                {"mean_views_used", double(v.views_used) / double(n)}, {"steps_first_view", v.steps_first},
+                {"steps_all_views", v.steps_all}, {"extra_steps", v.extra_steps()}};
+}
 
 void add_common(CLI::App* sub, EvalCommon& c) {
     add_compute_options(sub);
@@ -62,6 +115,7 @@ SolveOptions solve_options(const EvalCommon& c) {
     so.max_steps = c.max_steps;
     halt_mode_from_name(c.halt, &so.halt);
     so.batch = c.batch;
+    so.views = c.views;
     if (!std::isnan(c.halt_threshold)) so.halt_threshold = c.halt_threshold;
     return so;
 }
@@ -159,6 +213,7 @@ int run_eval_sudoku(const SudokuEvalCli& o) {
     };
     int64_t n = 0, exact = 0, halt_ok = 0, steps = 0;
     double cells = 0;
+    ViewTally vt;
     const float thr = halt_threshold(o.c, model);
     std::function<std::vector<SudokuSolveResult>(std::vector<SudokuPuzzle>, size_t)> solve =
         [&](std::vector<SudokuPuzzle> b, size_t i) { return solve_sudoku_batch(fwd, std::move(b), i, so); };
@@ -172,6 +227,7 @@ int run_eval_sudoku(const SudokuEvalCli& o) {
         cells += right / double(kSudokuCells);
         steps += r.steps;
         halt_ok += (r.q_halt > thr) == ok;
+        vt.add(r, ok);
     }, total);
     if (n == 0) fail("{}: no puzzle found", source);
     const Interval iv = wilson95(exact, n);
@@ -181,6 +237,8 @@ int run_eval_sudoku(const SudokuEvalCli& o) {
                {"exact", exact}, {"exact_accuracy", double(exact) / n}, {"exact_ci95", {iv.lo, iv.hi}},
                {"cell_accuracy", cells / n}, {"mean_steps", double(steps) / n}, {"max_steps", max_steps},
                {"halt_accuracy", double(halt_ok) / n}, {"halt_threshold", thr}, {"seconds", secs}, {"puzzles_per_s", secs > 0 ? n / secs : 0.0}};
+        const json vj = views_json(vt, n);  // named: items() of a temporary would dangle in the loop
+        for (auto& [k, v] : vj.items()) j[k] = v;
         fmt::print("{}\n", j.dump());
         return kExitOk;
     }
@@ -190,7 +248,9 @@ int run_eval_sudoku(const SudokuEvalCli& o) {
     fmt::print("  mean steps      {:>6.2f}  (of {})\n", double(steps) / n, max_steps);
     fmt::print("  halting head    {:>6}  ((q_halt > {:g}) == exactly right, at the halting step)\n",
                pct(double(halt_ok) / n), thr);
-    fmt::print("  throughput      {:>6.1f}  puzzles/s ({:.2f} s solving)\n", secs > 0 ? n / secs : 0.0, secs);
+    print_views(vt, n, "exact accuracy");
+    fmt::print("  throughput      {:>6.1f}  puzzles/s ({:.2f} s solving, {:.3f} s per puzzle)\n",
+               secs > 0 ? n / secs : 0.0, secs, secs / double(n));
     return kExitOk;
 }
 
@@ -245,6 +305,7 @@ int run_eval_maze(const MazeEvalCli& o) {
         return b;
     };
     int64_t n = 0, optimal = 0, valid = 0, match = 0, steps = 0, halt_ok = 0;
+    ViewTally vt;
     const float thr = halt_threshold(o.c, model);
     std::function<std::vector<MazeSolveResult>(std::vector<Maze>, size_t)> solve =
         [&](std::vector<Maze> b, size_t i) { return solve_maze_batch(fwd, std::move(b), i, so); };
@@ -255,6 +316,7 @@ int run_eval_maze(const MazeEvalCli& o) {
         match += !r.maze.answer.empty() && r.path == r.maze.answer;
         steps += r.steps;
         halt_ok += (r.q_halt > thr) == r.verified;
+        vt.add(r, r.verdict.verdict == MazeVerdict::Optimal);
     }, total);
     if (n == 0) fail("{}: no maze found", source);
     const Interval iv = wilson95(optimal, n), iv_valid = wilson95(valid, n);
@@ -265,6 +327,8 @@ int run_eval_maze(const MazeEvalCli& o) {
                {"valid_rate", double(valid) / n}, {"valid_ci95", {iv_valid.lo, iv_valid.hi}},
                {"exact_match_rate", double(match) / n}, {"mean_steps", double(steps) / n}, {"max_steps", max_steps},
                {"halt_accuracy", double(halt_ok) / n}, {"halt_threshold", thr}, {"seconds", secs}, {"mazes_per_s", secs > 0 ? n / secs : 0.0}};
+        const json vj = views_json(vt, n);  // named: items() of a temporary would dangle in the loop
+        for (auto& [k, v] : vj.items()) j[k] = v;
         fmt::print("{}\n", j.dump());
         return kExitOk;
     }
@@ -274,7 +338,9 @@ int run_eval_maze(const MazeEvalCli& o) {
     fmt::print("  exact match     {:>6}  (same cells as the reference path)\n", pct(double(match) / n));
     fmt::print("  mean steps      {:>6.2f}  (of {})\n", double(steps) / n, max_steps);
     fmt::print("  halting head    {:>6}  ((q_halt > {:g}) == optimal, at the halting step)\n", pct(double(halt_ok) / n), thr);
-    fmt::print("  throughput      {:>6.1f}  mazes/s ({:.2f} s solving)\n", secs > 0 ? n / secs : 0.0, secs);
+    print_views(vt, n, "optimal paths");
+    fmt::print("  throughput      {:>6.1f}  mazes/s ({:.2f} s solving, {:.3f} s per maze)\n", secs > 0 ? n / secs : 0.0,
+               secs, secs / double(n));
     return kExitOk;
 }
 
@@ -409,6 +475,7 @@ void register_eval(CLI::App& app) {
     auto s = std::make_shared<SudokuEvalCli>();
     auto* sub = ev->add_subcommand("sudoku", "Exact and cell accuracy, steps, halting-head accuracy, puzzles/s");
     add_common(sub, s->c);
+    add_views(sub, s->c);
     sub->add_option("--data", s->data, "puzzle file (lines, grids or CSV; unsolved puzzles are labelled by the "
                                        "exact solver)");
     sub->add_option("--generate", s->generate, "evaluate on generated puzzles of this difficulty instead")
@@ -423,6 +490,7 @@ void register_eval(CLI::App& app) {
     auto m = std::make_shared<MazeEvalCli>();
     auto* mz = ev->add_subcommand("maze", "Optimal and valid path rates, exact match, steps, mazes/s");
     add_common(mz, m->c);
+    add_views(mz, m->c);
     mz->add_option("--data", m->data, "maze file (text or Maze-Hard CSV)");
     mz->add_flag("--generate", m->generate, "evaluate on generated mazes instead");
     mz->add_option("--count", m->count, "generated mazes")->check(CLI::Range(1, 100000000))->capture_default_str();

@@ -24,7 +24,7 @@ static std::string escape_html(const std::string& s) {
 }
 
 // The page's script and style. Data: {"domain", "puzzles": [{"title", "input", "answer", "verified", "check",
-// "steps", "halt_prob", "trace": [{"step", "cycle", "draft", "halt_prob", "model_halts", "stopped", "verified",
+// "steps", "halt_prob", "trace": [{"step", "cycle", "view", "draft", "halt_prob", "model_halts", "stopped", "verified",
 // "check", "changed"}], "extra": [{"title", "grid"}]}]}; a grid is {"rows", "cols", "cells"} (maze cells are
 // character codes, ARC cells colours, Sudoku digits with 0 for blank).
 constexpr const char* kHead = R"HTML(<!doctype html>
@@ -112,7 +112,7 @@ function show() {
   const prev = k > 1 ? p.trace[k - 2].draft : p.input;
   if (!t) row.appendChild(panel('input', grid(p.input, p.input, null)));
   else {
-    row.appendChild(panel('draft · step ' + t.step + (t.cycle >= 0 ? ' · cycle ' + (t.cycle + 1) : ''), grid(t.draft, p.input, prev)));
+    row.appendChild(panel('draft · ' + (t.view > 1 ? 'view ' + t.view + ' · ' : '') + 'step ' + t.step + (t.cycle >= 0 ? ' · cycle ' + (t.cycle + 1) : ''), grid(t.draft, p.input, prev)));
     const c = document.createElement('div'); c.className = 'critique';
     const next = k < n ? p.trace[k].changed : null;
     c.innerHTML = '<b>DRAFT</b>    ' + t.changed + ' cells changed\n' +
@@ -166,7 +166,7 @@ std::string trace_html(DomainKind d, const std::string& subtitle, const std::vec
         p["halt_prob"] = sigmoid(o.q_halt);
         json tr = json::array();
         for (const auto& t : o.trace)
-            tr.push_back({{"step", t.step}, {"cycle", t.cycle}, {"draft", grid_json(t.draft)},
+            tr.push_back({{"step", t.step}, {"cycle", t.cycle}, {"view", t.view}, {"draft", grid_json(t.draft)},
                           {"halt_prob", sigmoid(t.q_halt)}, {"model_halts", t.model_halts}, {"stopped", t.stopped},
                           {"verified", t.verified}, {"check", t.check}, {"changed", t.changed}});
         p["trace"] = std::move(tr);

@@ -123,6 +123,15 @@ void add_solve_options(json& props) {
                                           "'drafts' (also each step's answer), 'off'."}};
 }
 
+// Sudoku and maze tools: the view budget (puzzles/solve.hpp "Views"); ARC votes over num_aug copies instead.
+void add_views_option(json& props) {
+    props["views"] = int_schema(1, kMaxMcpViews,
+                                "When the answer does not verify, solve again through up to views-1 "
+                                "symmetry-equivalent copies (Sudoku: digits relabelled, transposed, rows/columns "
+                                "shuffled within bands/stacks; mazes: rotations and mirrors, 8 at most), each answer "
+                                "mapped back, until one verifies (default 16; 1 = the puzzle as given only).");
+}
+
 const json& string_rows_schema() {
     static const json s = json{{"anyOf",
                                 {json{{"type", "string"}, {"maxLength", 1 << 20}},
@@ -142,6 +151,7 @@ json sudoku_input_schema() {
                                  "blanks, e.g. '53..7....6..195...'), or a 9x9 grid text with one row per line "
                                  "('|', '-', '+' and spaces are ignored)."}}}};
     add_solve_options(props);
+    add_views_option(props);
     return json{{"type", "object"}, {"properties", props}, {"required", {"puzzle"}}, {"additionalProperties", false}};
 }
 
@@ -152,6 +162,7 @@ json maze_input_schema() {
                           "model's grid (30x30 for the official models).";
     json props{{"maze", maze}};
     add_solve_options(props);
+    add_views_option(props);
     return json{{"type", "object"}, {"properties", props}, {"required", {"maze"}}, {"additionalProperties", false}};
 }
 
@@ -217,6 +228,8 @@ json trace_item_schema() {
     return json{{"type", "object"},
                 {"properties",
                  {{"step", {{"type", "integer"}, {"description", "Supervision step, 1-based."}}},
+                  {"view", {{"type", "integer"}, {"description", "The view the step belongs to, 1-based (1 = the "
+                                                                 "puzzle as given); its draft is mapped back."}}},
                   {"changed", {{"type", "integer"}, {"description", "Cells of the draft that changed since the "
                                                                     "previous step (step 1: since the input)."}}},
                   {"halt_probability", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}}},
@@ -250,12 +263,28 @@ void add_model_outputs(json& props, json& required) {
     for (const char* k : {"model", "max_steps", "halt", "seconds"}) required.push_back(k);
 }
 
+// Sudoku and maze results: the views tried.
+void add_view_outputs(json& props, json& required) {
+    props["views_used"] = json{{"type", "integer"}, {"description", "Views solved (1 = only the puzzle as given)."}};
+    props["view"] = json{{"type", "integer"}, {"description", "The view whose answer is reported: the verified one, "
+                                                              "else view 1."}};
+    props["views"] = json{{"type", "array"},
+                          {"items", {{"type", "object"},
+                                     {"properties", {{"name", {{"type", "string"}}}, {"steps", {{"type", "integer"}}},
+                                                     {"verified", {{"type", "boolean"}}},
+                                                     {"check", {{"type", "string"}}}}},
+                                     {"required", {"name", "steps", "verified", "check"}}}},
+                          {"description", "Every view run, in order: its transform, steps and verdict."}};
+    for (const char* k : {"views_used", "view", "views"}) required.push_back(k);
+}
+
 json sudoku_output_schema() {
     json props{{"answer", {{"type", "string"}, {"description", "81 cells in reading order, '.' where blank."}}},
                {"verified", {{"type", "boolean"}, {"description", "Complete, keeps the givens, no clash."}}},
                {"check", {{"type", "string"}, {"description", "'solved' or the clashes and blanks."}}}};
     json required{"answer", "verified", "check"};
     add_run_outputs(props, required);
+    add_view_outputs(props, required);
     add_model_outputs(props, required);
     return json{{"type", "object"}, {"properties", props}, {"required", required}};
 }
@@ -270,6 +299,7 @@ json maze_output_schema() {
                {"shortest_cells", {{"type", "integer"}, {"description", "Shortest path length; 0 = unsolvable."}}}};
     json required{"answer", "verified", "verdict", "check", "path_cells", "shortest_cells"};
     add_run_outputs(props, required);
+    add_view_outputs(props, required);
     add_model_outputs(props, required);
     return json{{"type", "object"}, {"properties", props}, {"required", required}};
 }
@@ -374,6 +404,7 @@ RunArgs run_args(const json& a, int batch) {
     halt_mode_from_name(a.value("halt", std::string("model")), &r.so.halt);
     r.so.trace = TraceMode::Steps;  // always recorded: stopped_by and the text need it
     r.so.batch = batch;
+    r.so.views = a.value("views", kDefaultViews);
     const std::string t = a.value("trace", std::string("summary"));
     r.trace = t == "off" ? TraceOut::Off : t == "drafts" ? TraceOut::Drafts : TraceOut::Summary;
     return r;
@@ -431,7 +462,7 @@ json trace_json(DomainKind d, const std::vector<TraceStep>& trace, TraceOut out)
     json steps = json::array();
     for (const auto& t : trace) {
         if (t.cycle >= 0) continue;
-        json s{{"step", t.step},           {"changed", t.changed}, {"halt_probability", sigmoid(t.q_halt)},
+        json s{{"step", t.step},           {"view", t.view}, {"changed", t.changed}, {"halt_probability", sigmoid(t.q_halt)},
                {"model_halts", t.model_halts}, {"stopped", t.stopped}, {"verified", t.verified},
                {"check", short_check(t.check)}};
         if (out == TraceOut::Drafts) s["draft"] = draft_json(d, t.draft);
@@ -440,10 +471,16 @@ json trace_json(DomainKind d, const std::vector<TraceStep>& trace, TraceOut out)
     return steps;
 }
 
-// "Trace (draft -> critique -> refine):" and one line per supervision step.
-std::string trace_text(const std::vector<TraceStep>& trace) {
+// "Trace (draft -> critique -> refine):" and one line per supervision step, with a critique line where a view's
+// answer was rejected and the next view begins.
+std::string trace_text(const SolveOutcome& r) {
+    const std::vector<TraceStep>& trace = r.trace;
     std::string s = "Trace, one line per supervision step (draft: cells changed; critique: halt confidence and check):\n";
-    for (const auto& t : trace) {
+    for (size_t i = 0; i < trace.size(); i++) {
+        const TraceStep& t = trace[i];
+        if (i > 0 && trace[i - 1].view != t.view && size_t(t.view) <= r.views.size())
+            s += fmt::format("  critique: {} -> view {}/{}: {}\n", r.views[size_t(trace[i - 1].view - 1)].critique,
+                             t.view, r.views_budget, r.views[size_t(t.view - 1)].name);
         if (t.cycle >= 0) continue;
         s += fmt::format("  step {}: {} cell{} changed{}; halt {} -> {}; {}\n", t.step, t.changed,
                          t.changed == 1 ? "" : "s", t.step == 1 ? " from the input" : "", percent(sigmoid(t.q_halt)),
@@ -459,8 +496,21 @@ std::string run_fields(json& out, const SolveOutcome& r, const RunArgs& ra, Doma
     out["stopped_by"] = by;
     out["halt_probability"] = sigmoid(r.q_halt);
     if (ra.trace != TraceOut::Off) out["trace"] = trace_json(d, r.trace, ra.trace);
-    return fmt::format("{} supervision step{} ({}; halt confidence {})", r.steps, r.steps == 1 ? "" : "s",
-                       stopped_text(by), percent(sigmoid(r.q_halt)));
+    if (!r.views.empty()) {
+        out["views_used"] = r.views_used;
+        out["view"] = r.view;
+        json vs = json::array();
+        for (const auto& v : r.views)
+            vs.push_back({{"name", v.name}, {"steps", v.steps}, {"verified", v.verified}, {"check", short_check(v.check)}});
+        out["views"] = std::move(vs);
+    }
+    std::string text = fmt::format("{} supervision step{} ({}; halt confidence {})", r.steps,
+                                   r.steps == 1 ? "" : "s", stopped_text(by), percent(sigmoid(r.q_halt)));
+    if (r.views_used > 1)
+        text += r.verified ? fmt::format(" of view {} of {} tried ({})", r.view, r.views_used,
+                                         r.views[size_t(r.view - 1)].name)
+                           : fmt::format(" of view 1; {} views tried, none verified", r.views_used);
+    return text;
 }
 
 void model_fields(json& out, const LoadedModel& lm, const RunArgs& ra, double seconds) {
@@ -486,7 +536,7 @@ ToolResult solve_sudoku_tool(ModelCache& models, const json& a) {
                                   : fmt::format("Sudoku NOT solved: the answer after {} fails the check: {}.\n{}\n",
                                                 run, short_check(r.check, 300), kNotSolvedNote);
     text += "answer: " + sudoku_to_line(r.grid) + "\n" + sudoku_to_grid_text(r.grid);
-    if (ra.trace != TraceOut::Off) text += trace_text(r.trace);
+    if (ra.trace != TraceOut::Off) text += trace_text(r);
     return ToolResult{text, std::move(out), false};
 }
 
@@ -511,7 +561,7 @@ ToolResult solve_maze_tool(ModelCache& models, const json& a) {
                                                 kNotSolvedNote);
     text += "answer ('o' marks the path):\n";
     for (const auto& row : rows) text += row.get<std::string>() + "\n";
-    if (ra.trace != TraceOut::Off) text += trace_text(r.trace);
+    if (ra.trace != TraceOut::Off) text += trace_text(r);
     return ToolResult{text, std::move(out), false};
 }
 
@@ -547,7 +597,7 @@ ToolResult solve_arc_tool(ModelCache& models, const json& a) {
             text += fmt::format("  attempt {} ({} of {} votes): {}\n", k + 1, r.attempt_votes[k], r.copies,
                                 arc_grid_json(r.attempts[k]));
         text += "  check: " + r.check + "\n";
-        if (ra.trace != TraceOut::Off) text += trace_text(r.trace);
+        if (ra.trace != TraceOut::Off) text += trace_text(r);
         results.push_back(std::move(item));
     });
     json out{{"task_id", tasks.at(0).id}, {"verified", all}, {"results", std::move(results)}};

@@ -1,7 +1,7 @@
 // trm's MCP tools (served by cli/mcp.cpp over cli/mcp_protocol.hpp):
 //
-//   solve_sudoku {puzzle, max_steps?, halt?, trace?}         one Sudoku with the Sudoku model
-//   solve_maze   {maze, max_steps?, halt?, trace?}           one maze with the maze model
+//   solve_sudoku {puzzle, max_steps?, halt?, trace?, views?}  one Sudoku with the Sudoku model
+//   solve_maze   {maze, max_steps?, halt?, trace?, views?}    one maze with the maze model
 //   solve_arc    {task, task_id?, num_aug?, seed?, ...}      every test input of one ARC task with the ARC model
 //   verify       {domain, puzzle, answer}                    checks a proposed answer, no model involved
 //
@@ -24,6 +24,7 @@ namespace trm::mcp {
 constexpr int kMaxStepsCap = 256;    // max_steps above this is refused (bounded time per call)
 constexpr int kArcBatch = 16;        // rows per forward batch of the ARC model
 constexpr int kMaxArcAug = 64;       // num_aug cap
+constexpr int kMaxMcpViews = 64;     // views cap (bounded time per call)
 
 struct ToolsOptions {
     std::string model_dir;  // models are <model_dir>/<domain>.safetensors; "" = the default lookup (cli/models.hpp)

@@ -38,6 +38,7 @@ struct SolveCliOptions {
     std::string model, trace = "auto", halt = "auto", color = "auto", format = "text", html;
     std::string task, solutions, submission;
     int max_steps = 0, batch = 64, num_aug = 8, threads = 0, adapt_steps = 100;
+    int views = -1;  // -1 (not given): kDefaultViews for Sudoku and mazes; ARC refuses any given value
     float halt_threshold = std::numeric_limits<float>::quiet_NaN();  // NaN: the model's
     uint64_t seed = 0;
     bool quiet = false;
@@ -63,6 +64,8 @@ void validate(SolveCliOptions& o) {
     if (o.max_steps < 0) throw CLI::ValidationError("--max-steps", "must be 0 (the model's) or more");
     if (o.batch < 1 || o.batch > 4096) throw CLI::ValidationError("--batch", "must be in 1..4096");
     if (o.num_aug < 0 || o.num_aug > 1000) throw CLI::ValidationError("--num-aug", "must be in 0..1000");
+    if (o.views != -1 && (o.views < 1 || o.views > kMaxViews))
+        throw CLI::ValidationError("--views", fmt::format("must be in 1..{}", kMaxViews));
     if (o.quiet && o.format == "json") throw CLI::ValidationError("--quiet", "cannot be combined with --format json");
 }
 
@@ -153,10 +156,10 @@ public:
             if (r.puzzle.solution) extra["solution"] = sudoku_to_line(*r.puzzle.solution);
             json_result(r, draft_json(d_, r.answer), extra);
         } else if (!single_ && print_trace_ == TraceMode::Off) {
-            fmt::print("{:>6}  {}  {} {}  {}  halt {}\n", r.index + 1, sudoku_to_line(r.grid),
+            fmt::print("{:>6}  {}  {} {}  {}  halt {}{}\n", r.index + 1, sudoku_to_line(r.grid),
                        verdict_mark(r.verified, style_),
                        r.verified ? "solved" : "unsolved: " + short_check(r.check, 60),
-                       steps_text(r.steps), pct(r.q_halt));
+                       steps_text(r.steps), pct(r.q_halt), views_text(r));
         } else {
             pretty(r, {});
         }
@@ -172,8 +175,8 @@ public:
                        {"verdict", maze_verdict_name(r.verdict.verdict)}};
             json_result(r, draft_json(d_, r.answer), extra);
         } else if (!single_ && print_trace_ == TraceMode::Off) {
-            fmt::print("{:>6}  {}  {} {}  {}  halt {}\n", r.index + 1, r.where, verdict_mark(r.verified, style_),
-                       short_check(r.check, 70), steps_text(r.steps), pct(r.q_halt));
+            fmt::print("{:>6}  {}  {} {}  {}  halt {}{}\n", r.index + 1, r.where, verdict_mark(r.verified, style_),
+                       short_check(r.check, 70), steps_text(r.steps), pct(r.q_halt), views_text(r));
         } else {
             pretty(r, {});
         }
@@ -226,9 +229,11 @@ public:
         if (n_ == 0) fail("no puzzle to solve");
         const int bad = n_ - verified_;
         if (!o_.quiet && !json_ && !single_)
-            fmt::print("{} {}: {} verified, {} not · {:.1f} steps on average · {:.2f} s ({:.1f} {}/s)\n", n_,
-                       noun(n_), verified_, bad, double(steps_) / n_, seconds, seconds > 0 ? n_ / seconds : 0.0,
-                       noun(2));
+            fmt::print("{} {}: {} verified{}, {} not · {:.1f} steps on average{} · {:.2f} s ({:.1f} {}/s)\n", n_,
+                       noun(n_), verified_,
+                       later_view_ ? fmt::format(" ({} through a later view)", later_view_) : std::string(), bad,
+                       double(steps_) / n_, views_run_ > n_ ? " (all views)" : "", seconds,
+                       seconds > 0 ? n_ / seconds : 0.0, noun(2));
         else if (bad && (o_.quiet || json_))
             fmt::print(stderr, "{} of {} answers did not verify\n", bad, n_);
         if (!o_.html.empty()) {
@@ -253,7 +258,16 @@ private:
     void count(const SolveOutcome& r) {
         n_++;
         verified_ += r.verified;
-        steps_ += r.steps;
+        later_view_ += r.verified && r.view > 1;
+        views_run_ += r.views_used;
+        steps_ += r.total_steps();
+    }
+
+    // " · view 3/16 (transpose, ...)" when a later view gave the answer, " · 16 views" when none verified
+    static std::string views_text(const SolveOutcome& r) {
+        if (r.verified && r.view > 1) return fmt::format(" · view {}/{}", r.view, r.views_budget);
+        if (!r.verified && r.views_used > 1) return fmt::format(" · {} views tried", r.views_used);
+        return "";
     }
 
     void keep_html(const SolveOutcome& r, std::string title, std::vector<std::pair<std::string, DraftGrid>> extra) {
@@ -263,7 +277,7 @@ private:
 
     void json_result(const SolveOutcome& r, json answer, const json& extra) {
         for (const auto& t : r.trace) {
-            json s{{"type", "step"}, {"index", r.index}, {"step", t.step}};
+            json s{{"type", "step"}, {"index", r.index}, {"view", t.view}, {"step", t.step}};
             if (t.cycle >= 0) s["cycle"] = t.cycle;
             s["draft"] = draft_json(d_, t.draft);
             s["halt_prob"] = sigmoid(t.q_halt);
@@ -277,6 +291,16 @@ private:
         json o{{"type", "result"}, {"index", r.index}, {"where", r.where}, {"domain", domain_name(d_)},
                {"answer", std::move(answer)}, {"verified", r.verified}, {"check", r.check}, {"steps", r.steps},
                {"halt_prob", sigmoid(r.q_halt)}, {"seconds", r.seconds}};
+        if (!r.views.empty()) {  // Sudoku and mazes: the views tried (see puzzles/solve.hpp)
+            o["views_used"] = r.views_used;
+            o["view"] = r.view;
+            o["views_budget"] = r.views_budget;
+            o["total_steps"] = r.total_steps();
+            json vs = json::array();
+            for (const auto& v : r.views)
+                vs.push_back({{"name", v.name}, {"steps", v.steps}, {"verified", v.verified}, {"check", v.check}});
+            o["views"] = std::move(vs);
+        }
         for (auto& [k, v] : extra.items()) o[k] = v;
         fmt::print("{}\n", o.dump(-1, ' ', false, json::error_handler_t::replace));
     }
@@ -297,6 +321,7 @@ private:
                 auto left = render_draft(d_, t.draft, r.input, &prev, style_);
                 std::vector<std::string> right;
                 std::string title = fmt::format("step {}/{}", t.step, max_steps_);
+                if (r.views_used > 1) title += fmt::format(" · view {}/{}", t.view, r.views_budget);
                 if (t.cycle >= 0) title += fmt::format(" · cycle {}", t.cycle + 1);
                 right.push_back(paint(style_, "1", title));
                 right.push_back(fmt::format("{}     {} cell{} changed{}", paint(style_, "1;34", "DRAFT"), t.changed,
@@ -309,7 +334,11 @@ private:
                 right.push_back(fmt::format("{}  halt {} (model says {}) -> {}", paint(style_, "1;35", "CRITIQUE"),
                                             pct(t.q_halt), t.model_halts ? "halt" : "continue", decision));
                 right.push_back(fmt::format("          {} {}", verdict_mark(t.verified, style_), short_check(t.check)));
-                if (i + 1 < r.trace.size()) {
+                const bool view_ends = i + 1 < r.trace.size() && r.trace[i + 1].view != t.view;
+                if (view_ends) {
+                    right.push_back(fmt::format("{}    none: the answer is rejected, a fresh view follows",
+                                                paint(style_, "1;32", "REFINE")));
+                } else if (i + 1 < r.trace.size()) {
                     int n = r.trace[i + 1].changed;
                     right.push_back(fmt::format("{}    next {} changes {} cell{}", paint(style_, "1;32", "REFINE"),
                                                 r.trace[i + 1].cycle >= 0 ? "cycle" : "step", n, n == 1 ? "" : "s"));
@@ -320,10 +349,20 @@ private:
                 if (!legend.empty()) right.push_back(paint(style_, "2", "          " + legend));
                 print_lines(side_by_side(left, right));
                 fmt::print("\n");
+                if (view_ends) {  // "critique: 2 clashes remain -> view 3/16: transpose, digits 4<->7"
+                    const int next = r.trace[i + 1].view;
+                    fmt::print("{} {} -> view {}/{}: {}\n\n", paint(style_, "1;35", "critique:"),
+                               r.views[size_t(t.view - 1)].critique, next, r.views_budget,
+                               r.views[size_t(next - 1)].name);
+                }
             }
         }
         std::vector<std::string> right{
-            fmt::format("answer after {} step{}, halt {}", r.steps, r.steps == 1 ? "" : "s", pct(r.q_halt)),
+            fmt::format("answer after {} step{}{}, halt {}", r.steps, r.steps == 1 ? "" : "s",
+                        r.views_used > 1 ? fmt::format(" of view {}/{} ({} views run)", r.view, r.views_budget,
+                                                       r.views_used)
+                                         : std::string(),
+                        pct(r.q_halt)),
             fmt::format("{} {}", verdict_mark(r.verified, style_),
                         r.verified ? (d_ == DomainKind::Arc || r.check == "solved" ? r.check : "solved: " + r.check)
                                    : "unsolved: " + short_check(r.check))};
@@ -343,7 +382,7 @@ private:
     TraceMode print_trace_ = TraceMode::Off, record_ = TraceMode::Off;
     int max_steps_ = 0;
     std::string model_path_;
-    int n_ = 0, verified_ = 0;
+    int n_ = 0, verified_ = 0, later_view_ = 0, views_run_ = 0;
     int64_t steps_ = 0;
     std::vector<HtmlPuzzle> html_;
     ArcAttempts submission_;
@@ -379,6 +418,7 @@ SolveOptions solve_options(const SolveCliOptions& o, TraceMode record) {
     halt_mode_from_name(o.halt, &so.halt);
     so.trace = record;
     so.batch = o.batch;
+    so.views = o.views > 0 ? o.views : kDefaultViews;
     if (!std::isnan(o.halt_threshold)) so.halt_threshold = o.halt_threshold;
     return so;
 }
@@ -472,6 +512,8 @@ int run_solve(const SolveCliOptions& given) {
     if (o.halt == "auto") o.halt = d == DomainKind::Arc ? "model" : "verified";
     if (d != DomainKind::Arc && (!o.task.empty() || !o.solutions.empty() || !o.submission.empty()))
         fail("--task, --solutions and --submission are for ARC tasks, not {} puzzles", domain_name(d));
+    if (d == DomainKind::Arc && o.views != -1)
+        fail("--views is for Sudoku and mazes; ARC votes over --num-aug augmented copies instead");
     switch (d) {
         case DomainKind::Sudoku: {
             SudokuReader reader(input.stream(), input.name());
@@ -516,6 +558,11 @@ void register_solve(CLI::App& app) {
     sub->add_option("--format", o->format, "text | json (JSON lines: step and result objects)")
         ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
     sub->add_option("--html", o->html, "write a self-contained page replaying the traces");
+    sub->add_option("--views", o->views,
+                    fmt::format("Sudoku, mazes: when an answer does not verify, solve the puzzle again through up to "
+                                "N-1 symmetry-equivalent views (Sudoku: digits relabelled, transposed, bands/stacks "
+                                "and rows/columns within them shuffled; mazes: rotations and mirrors, 8 at most) "
+                                "until one verifies; 1 = the puzzle as given only (default {})", kDefaultViews));
     sub->add_option("--batch", o->batch, "puzzles per model batch")->capture_default_str();
     sub->add_option("--threads", o->threads, "CPU threads (default: all cores)")->check(CLI::Range(1, 4096));
     sub->add_option("--task", o->task, "ARC: only this task of a combined file (or the id of a one-task file)");
@@ -532,7 +579,8 @@ void register_solve(CLI::App& app) {
         "  trm solve sudoku --quiet < in.txt > out.txt        answers only, one 81-char line per puzzle\n"
         "  trm solve maze examples/maze_small.txt --format json\n"
         "  trm solve arc challenges.json --task 6150a2bd --solutions solutions.json --submission sub.json\n"
-        "  trm solve sudoku puzzle.txt --trace steps --halt never --html trace.html\n" +
+        "  trm solve sudoku puzzle.txt --trace steps --halt never --html trace.html\n"
+        "  trm solve sudoku hardest.txt --views 32             re-solve unverified answers through up to 31 views\n" +
         std::string(kExitCodesHelp));
     sub->callback([o] { validate(*o); });
     set_action(sub, [o] { return run_solve(*o); });

@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/loss.hpp"
 #include "core/rng.hpp"
+#include "puzzles/grid_transform.hpp"
 
 namespace trm {
 
@@ -55,7 +56,7 @@ Model adapt_arc_tasks(const Model& m, const std::vector<ArcTask>& tasks, const A
         for (const auto& p : t.train) fits = fits && p.output && fit(p.input) && fit(*p.output);
         if (!fits) continue;  // demonstrations larger than the canvas cannot be encoded; solve without adapting
         // the same copies solve_arc_tasks would choose for an unknown task, whether or not test outputs are loaded
-        Rng rng(o.seed ^ fnv1a(t.id));
+        Rng rng = content_rng(t.id, o.seed);
         Plan pl{&t, choose_arc_augmentations(without_test_outputs(t), o.num_aug, rng), next};
         for (const auto& a : pl.augs) names.push_back(arc_aug_name(t.id, a));
         next += int(pl.augs.size());

@@ -25,4 +25,10 @@ int dihedral_source_index(int tid, int rows, int cols, int i, int j) {
     return r * C + c;
 }
 
+std::vector<int> dihedral_view_order(Rng& rng) {
+    std::vector<int> order{0, 1, 2, 3, 4, 5, 6, 7};
+    rng.shuffle(order.begin() + 1, order.end());
+    return order;
+}
+
 }  // namespace trm

@@ -15,8 +15,12 @@
 // The inverse of tid is kDihedralInverse[tid] (official DIHEDRAL_INVERSE): rot90 and rot270 swap, the rest
 // are their own inverses.
 #pragma once
+#include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
+
+#include "core/rng.hpp"
 
 namespace trm {
 
@@ -61,5 +65,13 @@ std::vector<T> inverse_dihedral_transform(const std::vector<T>& in, int rows, in
     check_dihedral_id(tid);
     return dihedral_transform(std::span<const T>(in), rows, cols, kDihedralInverse[tid]);
 }
+
+// ---- views and augmentations seeded from content ------------------------------------------------------------
+// The random stream of a puzzle's views (Sudoku, mazes) or augmentations (ARC: seeded by task id), seeded from
+// its content so that a run is reproducible and a puzzle gets the same views wherever it sits in the input.
+inline Rng content_rng(std::string_view content, uint64_t seed = 0) { return Rng(seed ^ fnv1a(content)); }
+
+// The dihedral transforms in the order a puzzle's views try them: identity first, then 1..7 shuffled by `rng`.
+std::vector<int> dihedral_view_order(Rng& rng);
 
 }  // namespace trm

@@ -562,4 +562,19 @@ Maze transform_maze(const Maze& m, int tid) {
     return t;
 }
 
+std::vector<int> maze_views(const Maze& m, int n) {
+    Rng rng = content_rng(std::string_view(m.cells.data(), m.cells.size()), uint64_t(m.rows) << 32 | uint32_t(m.cols));
+    std::vector<int> order = dihedral_view_order(rng);
+    order.resize(size_t(std::clamp(n, 0, kMazeMaxViews)));
+    return order;
+}
+
+const char* dihedral_name(int tid) {
+    static const char* names[kDihedralCount] = {"as given",    "rotate left",       "rotate 180",
+                                                "rotate right", "mirror left-right", "mirror up-down",
+                                                "transpose",   "anti-transpose"};
+    check_dihedral_id(tid);
+    return names[tid];
+}
+
 }  // namespace trm

@@ -156,6 +156,16 @@ std::string describe(const MazeCheck& c);
 // Augmentation: the maze (and its answer) under official dihedral transform tid (puzzles/grid_transform.hpp).
 Maze transform_maze(const Maze& m, int tid);
 
+// Views a solve tries for a maze whose answer does not verify (SolveOptions::views): dihedral transform ids, 0
+// (the maze as given) first, then the other 7 in an order drawn from content_rng(maze text); min(n, 8) of them.
+// Every dihedral transform keeps walls, S, G and path lengths, so an optimal path of a view maps back to an
+// optimal path of the maze.
+constexpr int kMazeMaxViews = 8;
+std::vector<int> maze_views(const Maze& m, int n);
+// "as given", "rotate left" (numpy's rot90, counter-clockwise), "rotate 180", "rotate right", "mirror left-right",
+// "mirror up-down", "transpose", "anti-transpose": tids 0..7 of puzzles/grid_transform.hpp.
+const char* dihedral_name(int tid);
+
 // A maze drawn with a closed frame (every border cell a wall, at least 3x3) says nothing in its frame; models are
 // trained on frameless mazes (as generated), so solving strips the frame and puts it back around the answer.
 bool maze_has_frame(const Maze& m);

@@ -16,6 +16,7 @@
 #include "core/loss.hpp"
 #include "core/session.hpp"
 #include "puzzles/arc_vote.hpp"
+#include "puzzles/grid_transform.hpp"
 
 namespace trm {
 
@@ -299,7 +300,104 @@ void fill_common(R& out, const RowRun& run, size_t index, double seconds) {
     out.trace = run.trace;
 }
 
+// What a view's final answer is worth: decoded (in the puzzle's own frame), checked and summed up.
+struct ViewVerdict {
+    bool ok = false;
+    std::string check, critique;
+};
+
+// Encodes row `row` under its view `view` (0-based), appending S tokens.
+using ViewEncoder = std::function<void(int row, int view, std::vector<int32_t>& tokens)>;
+// Decodes tokens [S] of row `row` solved through view `view`, maps the draft back to the puzzle's frame and checks
+// it; critique (only when asked: non-null) is the short reason a rejected answer gives the trace.
+using ViewChecker = std::function<void(int row, int view, const int32_t* tokens, DraftGrid& draft, bool& ok,
+                                       std::string& check, std::string* critique)>;
+
+// Runs rows [0, B) through view 0 in one session, then the rows whose final answer is rejected through view 1,
+// 2, ... (one session per view, rows that verified have left) until each verifies or spends views[row] views.
+// Returns, per row, the run of every view it went through; trace entries carry their view (1-based).
+std::vector<std::vector<RowRun>> run_views(Forward& fwd, int B, const std::vector<int>& views, const SolveOptions& opt,
+                                           const std::vector<const DraftGrid*>& inputs, const ViewEncoder& encode,
+                                           const ViewChecker& check, std::vector<std::vector<ViewRun>>& view_runs,
+                                           const std::function<std::string(int row, int view)>& view_name) {
+    std::vector<std::vector<RowRun>> out(static_cast<size_t>(B));
+    view_runs.assign(size_t(B), {});
+    std::vector<int> pending(static_cast<size_t>(B));
+    std::iota(pending.begin(), pending.end(), 0);
+    const int S = fwd.model->cfg().seq_len;
+    for (int v = 0; !pending.empty(); v++) {
+        std::vector<int32_t> tokens, ids(pending.size(), 0);
+        tokens.reserve(pending.size() * size_t(S));
+        std::vector<const DraftGrid*> sub_inputs;
+        for (int row : pending) {
+            encode(row, v, tokens);
+            sub_inputs.push_back(inputs[size_t(row)]);
+        }
+        std::vector<uint8_t> traced(pending.size(), opt.trace != TraceMode::Off);
+        auto sub_check = [&](int b, const int32_t* tok, DraftGrid& draft, bool& ok, std::string& chk) {
+            check(pending[size_t(b)], v, tok, draft, ok, chk, nullptr);
+        };
+        auto runs = run_rows(fwd, tokens, ids, int(pending.size()), opt, traced, sub_inputs, sub_check);
+        std::vector<int> still;
+        for (size_t b = 0; b < pending.size(); b++) {
+            const int row = pending[b];
+            RowRun& run = runs[b];
+            for (auto& t : run.trace) t.view = v + 1;
+            ViewRun vr;
+            vr.name = view_name(row, v);
+            vr.steps = run.steps;
+            DraftGrid draft;
+            check(row, v, run.tokens.data(), draft, vr.verified, vr.check, &vr.critique);
+            out[size_t(row)].push_back(std::move(run));
+            const bool ok = vr.verified;
+            view_runs[size_t(row)].push_back(std::move(vr));
+            if (!ok && v + 1 < views[size_t(row)]) still.push_back(row);
+        }
+        pending = std::move(still);
+    }
+    return out;
+}
+
+// Fills the view fields of a result from its view runs and returns the index of the reported view: the last
+// (the only one that can have verified), else the first.
+template <typename R>
+size_t fill_views(R& out, std::vector<RowRun>& runs, std::vector<ViewRun>& views, int budget, size_t index,
+                  double seconds) {
+    const size_t k = views.back().verified ? views.size() - 1 : 0;
+    out.index = index;
+    out.steps = runs[k].steps;
+    out.q_halt = runs[k].q_halt;
+    out.seconds = seconds;
+    for (auto& r : runs)
+        for (auto& t : r.trace) out.trace.push_back(std::move(t));
+    out.views_used = int(views.size());
+    out.view = int(k) + 1;
+    out.views_budget = budget;
+    out.views = std::move(views);
+    return k;
+}
+
+// "2 clashes remain", "3 blank cells", "1 given changed": the short reason a rejected Sudoku answer gives.
+std::string sudoku_critique(const SudokuVerdict& v) {
+    auto n = [](int k, const char* one, const char* many) { return fmt::format("{} {}", k, k == 1 ? one : many); };
+    std::vector<std::string> p;
+    if (!v.clashes.empty()) p.push_back(n(int(v.clashes.size()), "clash remains", "clashes remain"));
+    if (v.blank_cells > 0) p.push_back(n(v.blank_cells, "blank cell", "blank cells"));
+    if (v.changed_givens > 0) p.push_back(n(v.changed_givens, "given changed", "givens changed"));
+    if (p.empty()) return "solved";
+    std::string s = p[0];
+    for (size_t i = 1; i < p.size(); i++) s += ", " + p[i];
+    return s;
+}
+
 }  // namespace
+
+int SolveOutcome::total_steps() const {
+    if (views.empty()) return steps;
+    int n = 0;
+    for (const auto& v : views) n += v.steps;
+    return n;
+}
 
 // ---- Sudoku ---------------------------------------------------------------------------------------------------
 
@@ -308,33 +406,52 @@ std::vector<SudokuSolveResult> solve_sudoku_batch(Forward& fwd, std::vector<Sudo
     const int B = int(puzzles.size());
     if (B == 0) return {};
     TRM_CHECK(fwd.model->cfg().seq_len == kSudokuCells);
+    if (opt.views < 1) fail("views must be 1 or more, got {}", opt.views);
     const auto t0 = Clock::now();
-    std::vector<int32_t> tokens, ids(size_t(B), 0);
-    tokens.reserve(size_t(B) * kSudokuCells);
     std::vector<SudokuSolveResult> out(static_cast<size_t>(B));
     std::vector<const DraftGrid*> inputs(static_cast<size_t>(B));
+    // per row: its views and their inverses
+    std::vector<std::vector<SudokuTransform>> views(static_cast<size_t>(B)), inverses(static_cast<size_t>(B));
     for (int b = 0; b < B; b++) {
-        auto t = sudoku_encode_inputs(puzzles[size_t(b)]);
-        tokens.insert(tokens.end(), t.begin(), t.end());
         out[size_t(b)].input = sudoku_draft(puzzles[size_t(b)].cells);
         inputs[size_t(b)] = &out[size_t(b)].input;
     }
-    std::vector<uint8_t> traced(size_t(B), opt.trace != TraceMode::Off);
-    auto check = [&](int row, const int32_t* tok, DraftGrid& draft, bool& ok, std::string& chk) {
-        SudokuGrid g = sudoku_decode(std::span<const int32_t>(tok, kSudokuCells));
-        SudokuVerdict v = verify_sudoku(puzzles[size_t(row)], g);
-        draft = sudoku_draft(g);
-        ok = v.solved;
-        chk = v.summary();
+    auto view = [&](int row, int v) -> const SudokuTransform& {
+        auto& vs = views[size_t(row)];
+        if (int(vs.size()) <= v) {  // view 1 (identity) alone costs no draw; the rest come when first needed
+            vs = sudoku_views(puzzles[size_t(row)].cells, v == 0 ? 1 : opt.views);
+            inverses[size_t(row)].clear();
+            for (auto& t : vs) inverses[size_t(row)].push_back(invert_sudoku_transform(t));
+        }
+        return vs[size_t(v)];
     };
-    auto runs = run_rows(fwd, tokens, ids, B, opt, traced, inputs, check);
+    auto encode = [&](int row, int v, std::vector<int32_t>& tokens) {
+        auto t = sudoku_encode(apply_sudoku_transform(view(row, v), puzzles[size_t(row)].cells));
+        tokens.insert(tokens.end(), t.begin(), t.end());
+    };
+    auto answer = [&](int row, int v, const int32_t* tok) {  // the view's answer in the puzzle's own frame
+        return apply_sudoku_transform(inverses[size_t(row)][size_t(v)],
+                                      sudoku_decode(std::span<const int32_t>(tok, kSudokuCells)));
+    };
+    auto check = [&](int row, int v, const int32_t* tok, DraftGrid& draft, bool& ok, std::string& chk,
+                     std::string* critique) {
+        SudokuGrid g = answer(row, v, tok);
+        SudokuVerdict vd = verify_sudoku(puzzles[size_t(row)], g);
+        draft = sudoku_draft(g);
+        ok = vd.solved;
+        chk = vd.summary();
+        if (critique) *critique = sudoku_critique(vd);
+    };
+    auto name = [&](int row, int v) { return describe_sudoku_transform(view(row, v)); };
+    std::vector<std::vector<ViewRun>> view_runs;
+    auto runs = run_views(fwd, B, std::vector<int>(size_t(B), opt.views), opt, inputs, encode, check, view_runs, name);
     const double secs = seconds_since(t0) / B;
     for (int b = 0; b < B; b++) {
         auto& r = out[size_t(b)];
-        fill_common(r, runs[size_t(b)], first_index + size_t(b), secs);
+        const size_t k = fill_views(r, runs[size_t(b)], view_runs[size_t(b)], opt.views, first_index + size_t(b), secs);
+        r.grid = answer(b, int(k), runs[size_t(b)][k].tokens.data());
         r.puzzle = std::move(puzzles[size_t(b)]);
         r.where = r.puzzle.where;
-        r.grid = sudoku_decode(runs[size_t(b)].tokens);
         r.verdict = verify_sudoku(r.puzzle, r.grid);
         r.verified = r.verdict.solved;
         r.check = r.verdict.summary();
@@ -349,44 +466,62 @@ std::vector<MazeSolveResult> solve_maze_batch(Forward& fwd, std::vector<Maze> ma
                                               const SolveOptions& opt) {
     const int B = int(mazes.size());
     if (B == 0) return {};
+    if (opt.views < 1) fail("views must be 1 or more, got {}", opt.views);
     const int side = model_grid_side(fwd.model->cfg());
     const int S = side * side;
     const auto t0 = Clock::now();
-    std::vector<int32_t> tokens, ids(size_t(B), 0);
-    tokens.reserve(size_t(B) * size_t(S));
     std::vector<MazeSolveResult> out(static_cast<size_t>(B));
     std::vector<const DraftGrid*> inputs(static_cast<size_t>(B));
-    // what the model sees: the maze without its frame, if it has one (maze_has_frame)
+    // what the model sees: the maze without its frame, if it has one (maze_has_frame), under the view's transform
     std::vector<Maze> seen(static_cast<size_t>(B));
-    for (int b = 0; b < B; b++)
-        if (maze_has_frame(mazes[size_t(b)])) seen[size_t(b)] = maze_without_frame(mazes[size_t(b)]);
-    auto decode = [&](int b, std::span<const int32_t> tok) {
-        const Maze& m = mazes[size_t(b)];
-        if (seen[size_t(b)].rows == 0) return decode_maze(tok, side, side, m);
-        return cells_with_frame(decode_maze(tok, side, side, seen[size_t(b)]), m);
-    };
+    std::vector<std::vector<int>> views(static_cast<size_t>(B));
+    std::vector<int> budget(static_cast<size_t>(B));
     for (int b = 0; b < B; b++) {
         const Maze& m = mazes[size_t(b)];
-        auto t = encode_maze(seen[size_t(b)].rows ? seen[size_t(b)] : m, side, side);
-        tokens.insert(tokens.end(), t.begin(), t.end());
+        seen[size_t(b)] = maze_has_frame(m) ? maze_without_frame(m) : m;
+        views[size_t(b)] = maze_views(seen[size_t(b)], opt.views);
+        budget[size_t(b)] = int(views[size_t(b)].size());
         out[size_t(b)].input = chars_draft(m.rows, m.cols, m.cells);
         inputs[size_t(b)] = &out[size_t(b)].input;
     }
-    std::vector<uint8_t> traced(size_t(B), opt.trace != TraceMode::Off);
-    auto check = [&](int row, const int32_t* tok, DraftGrid& draft, bool& ok, std::string& chk) {
+    // tokens of row b solved through view v -> the answer grid of the maze as given
+    auto decode = [&](int b, int v, std::span<const int32_t> tok) {
+        const Maze& m = mazes[size_t(b)];
+        const int tid = views[size_t(b)][size_t(v)];
+        const Maze& sm = seen[size_t(b)];
+        std::vector<char> inner;
+        if (tid == 0) {
+            inner = decode_maze(tok, side, side, sm);
+        } else {
+            Maze tm = transform_maze(sm, tid);
+            inner = inverse_dihedral_transform(decode_maze(tok, side, side, tm), tm.rows, tm.cols, tid);
+        }
+        return sm.rows == m.rows ? inner : cells_with_frame(inner, m);
+    };
+    auto encode = [&](int b, int v, std::vector<int32_t>& tokens) {
+        const int tid = views[size_t(b)][size_t(v)];
+        auto t = encode_maze(tid == 0 ? seen[size_t(b)] : transform_maze(seen[size_t(b)], tid), side, side);
+        tokens.insert(tokens.end(), t.begin(), t.end());
+    };
+    auto check = [&](int row, int v, const int32_t* tok, DraftGrid& draft, bool& ok, std::string& chk,
+                     std::string* critique) {
         const Maze& m = mazes[size_t(row)];
-        auto path = decode(row, std::span<const int32_t>(tok, size_t(S)));
+        auto path = decode(row, v, std::span<const int32_t>(tok, size_t(S)));
         MazeCheck mc = verify_maze(m, path);
         draft = chars_draft(m.rows, m.cols, path);
         ok = mc.verdict == MazeVerdict::Optimal;
         chk = describe(mc);
+        if (critique) *critique = mc.verdict == MazeVerdict::Broken ? mc.detail : chk;
     };
-    auto runs = run_rows(fwd, tokens, ids, B, opt, traced, inputs, check);
+    auto name = [&](int row, int v) { return std::string(dihedral_name(views[size_t(row)][size_t(v)])); };
+    std::vector<std::vector<ViewRun>> view_runs;
+    auto runs = run_views(fwd, B, budget, opt, inputs, encode, check, view_runs, name);
     const double secs = seconds_since(t0) / B;
     for (int b = 0; b < B; b++) {
         auto& r = out[size_t(b)];
-        fill_common(r, runs[size_t(b)], first_index + size_t(b), secs);
-        r.path = decode(b, runs[size_t(b)].tokens);
+        const size_t k = fill_views(r, runs[size_t(b)], view_runs[size_t(b)], budget[size_t(b)],
+                                    first_index + size_t(b), secs);
+        r.path = decode(b, int(k), runs[size_t(b)][k].tokens);
         r.maze = std::move(mazes[size_t(b)]);
         r.where = r.maze.where;
         r.verdict = verify_maze(r.maze, r.path);
@@ -510,7 +645,7 @@ void solve_arc_tasks(Forward& fwd, const std::vector<ArcTask>& tasks, const Solv
             st.copies.assign(it->second.begin(),
                              it->second.begin() + std::min<size_t>(it->second.size(), size_t(aopt.num_aug) + 1));
         } else {
-            Rng rng(aopt.seed ^ fnv1a(t.id));
+            Rng rng = content_rng(t.id, aopt.seed);
             for (auto& a : choose_arc_augmentations(without_test_outputs(t), aopt.num_aug, rng))
                 st.copies.push_back({a, 0});
         }

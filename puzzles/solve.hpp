@@ -18,6 +18,13 @@
 // A result is `verified` only when the domain checker accepts the FINAL answer: a Sudoku answer that is solved
 // (complete, givens kept, no clash), a maze path that is optimal, an ARC attempt (of two) equal to the expected
 // output. An answer that fails is reported unsolved, whatever the model's confidence.
+//
+// Views (SolveOptions::views, Sudoku and mazes): a puzzle whose final answer the checker rejects is solved again
+// through a symmetry-equivalent copy (sudoku_views: digit relabelling, transpose, band/stack and row/column
+// shuffles; maze_views: the 8 dihedral transforms), the answer mapped back and checked against the puzzle as
+// given, until one verifies or the budget is spent. View 1 is the puzzle as given, so views = 1 is a plain solve.
+// The re-solves of a batch run as one batch per view; rows that verified have left it. Every answer still comes
+// from the model: the checker only accepts or rejects it, and its verdict on a complete Sudoku is exact.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -36,6 +43,11 @@
 
 namespace trm {
 
+// Views `trm solve`, `trm eval` and the MCP tools try per Sudoku or maze by default (see "Views" above); mazes
+// stop at 8. Chosen by measurement (README: accuracy by views on the forum-hardest and 17-clue lists).
+constexpr int kDefaultViews = 16;
+constexpr int kMaxViews = 1000;  // --views above this is refused
+
 enum class HaltMode { Model, Never, Verified };
 enum class TraceMode { Off, Steps, Cycles };
 const char* halt_mode_name(HaltMode h);  // "model", "never", "verified"
@@ -49,6 +61,7 @@ struct SolveOptions {
     TraceMode trace = TraceMode::Off;  // Cycles also records every inner H cycle (SessionOptions::trace_cycles)
     int batch = 64;                    // model rows per forward batch (Forward::max_batch must be >= this)
     std::optional<float> halt_threshold;  // HaltMode::Model stops at q_halt > this; unset = the model's
+    int views = 1;                     // Sudoku/maze: views per puzzle at most (1 = as given only; mazes: <= 8)
 };
 
 // A decoded answer, domain-neutral for traces, rendering and HTML. cells are row-major, rows * cols:
@@ -76,6 +89,16 @@ struct TraceStep {
     bool verified = false;     // the domain checker accepts the draft
     std::string check;         // the domain checker's one-line summary
     int changed = 0;           // cells that differ from the previous entry's draft (first entry: the input)
+    int view = 1;              // the view this entry belongs to (1 = as given); its draft is mapped back already
+};
+
+// One view a puzzle was solved through (see "Views" above).
+struct ViewRun {
+    std::string name;          // "as given", or the transform: "transpose, digits 4<->7", "rotate left"
+    int steps = 0;             // supervision steps the view ran
+    bool verified = false;     // the checker accepts the view's final answer, mapped back
+    std::string check;         // the checker's summary of that answer
+    std::string critique;      // why it was rejected, short: "2 clashes remain", "path breaks at r5c2: 3 neighbours"
 };
 
 double sigmoid(double x);
@@ -84,14 +107,19 @@ double sigmoid(double x);
 struct SolveOutcome {
     size_t index = 0;          // 0-based position in the input (ARC: test input across the whole input)
     std::string where;         // "file:line" (ARC: "task <id> test <k>")
-    int steps = 0;             // supervision steps run
+    int steps = 0;             // supervision steps run (of the reported view; total_steps() over all views)
     float q_halt = 0;          // halting logit at the final step (ARC: of the identity copy)
     bool verified = false;     // the final answer passed the domain checker (see the top of this file)
     std::string check;         // summary of the final check
     double seconds = 0;        // wall time of its batch divided by the puzzles in that batch
     DraftGrid input;           // the puzzle as a draft (the trace's step 0)
     DraftGrid answer;          // the final answer as a draft (ARC: attempt 1)
-    std::vector<TraceStep> trace;  // empty unless SolveOptions::trace
+    std::vector<TraceStep> trace;  // empty unless SolveOptions::trace; entries of every view run, in order
+    int views_used = 1;        // views run (Sudoku, mazes; 1 for ARC, whose copies vote instead)
+    int view = 1;              // the view whose answer is reported: the verified one, else view 1
+    int views_budget = 1;      // views this puzzle was allowed (SolveOptions::views; mazes at most 8)
+    std::vector<ViewRun> views;    // one per view run (empty for ARC)
+    int total_steps() const;       // supervision steps over every view (ARC: steps)
 };
 
 struct SudokuSolveResult : SolveOutcome {

@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "puzzles/grid_transform.hpp"
 
 namespace trm {
 
@@ -478,6 +479,65 @@ void shuffle_sudoku(SudokuPuzzle& p, Rng& rng) {
     SudokuTransform t = random_sudoku_transform(rng);
     p.cells = apply_sudoku_transform(t, p.cells);
     if (p.solution) p.solution = apply_sudoku_transform(t, *p.solution);
+}
+
+// ---- views --------------------------------------------------------------------------------------------------
+
+static bool is_identity(const SudokuTransform& t) {
+    for (int i = 0; i < kSudokuCells; i++)
+        if (t.source[i] != i) return false;
+    for (int d = 0; d < 10; d++)
+        if (t.digit_map[d] != d) return false;
+    return true;
+}
+
+std::vector<SudokuTransform> sudoku_views(const SudokuGrid& givens, int n) {
+    std::vector<SudokuTransform> v;
+    if (n <= 0) return v;
+    v.push_back(identity_sudoku_transform());
+    Rng rng = content_rng(sudoku_to_line(givens));
+    while (int(v.size()) < n) {
+        SudokuTransform t = random_sudoku_transform(rng);
+        if (!is_identity(t)) v.push_back(t);
+    }
+    return v;
+}
+
+std::string describe_sudoku_transform(const SudokuTransform& t) {
+    std::vector<std::string> parts;
+    if (t.transpose) parts.push_back("transpose");
+    auto perm = [&](const char* name, const std::array<uint8_t, 9>& p) {
+        bool id = true;
+        for (int i = 0; i < 9; i++) id = id && p[i] == i;
+        if (id) return;
+        std::string s = name;
+        for (int i = 0; i < 9; i++) {
+            if (i % 3 == 0) s += ' ';
+            s += char('1' + p[i]);
+        }
+        parts.push_back(s);
+    };
+    perm("rows", t.row_perm);
+    perm("cols", t.col_perm);
+    // digit relabelling as cycles: "4<->7" for a swap, "1->2->9->1" for longer cycles
+    std::string digits;
+    std::array<bool, 10> seen{};
+    for (int d = 1; d <= 9; d++) {
+        if (seen[d] || t.digit_map[d] == d) continue;
+        std::vector<int> cyc;
+        for (int x = d; !seen[x]; x = t.digit_map[x]) { seen[x] = true; cyc.push_back(x); }
+        if (!digits.empty()) digits += ' ';
+        if (cyc.size() == 2) digits += fmt::format("{}<->{}", cyc[0], cyc[1]);
+        else {
+            for (int x : cyc) digits += fmt::format("{}->", x);
+            digits += char('0' + cyc[0]);
+        }
+    }
+    if (!digits.empty()) parts.push_back("digits " + digits);
+    if (parts.empty()) return "as given";
+    std::string s = parts[0];
+    for (size_t i = 1; i < parts.size(); i++) s += ", " + parts[i];
+    return s;
 }
 
 }  // namespace trm

@@ -159,4 +159,14 @@ SudokuGrid apply_sudoku_transform(const SudokuTransform& t, const SudokuGrid& g)
 // Draws one transform and applies it to the givens and (when present) the solution alike.
 void shuffle_sudoku(SudokuPuzzle& p, Rng& rng);
 
+// ---- views --------------------------------------------------------------------------------------------------
+// The views a solve tries for a puzzle whose answer does not verify (SolveOptions::views): view 1 is the puzzle
+// as given (identity), views 2..n are random_sudoku_transform draws from content_rng(sudoku_to_line(givens)),
+// so the same givens always get the same views. A view that is the identity again is drawn anew.
+std::vector<SudokuTransform> sudoku_views(const SudokuGrid& givens, int n);
+// One line for traces, e.g. "transpose, rows 213 456 978, cols 123 645 789, digits 4<->7 1->2->9->1";
+// "as given" for the identity. Rows/cols list, per output position, the source row/column (1-based, grouped by
+// band/stack, printed only when permuted); digits print the cycles of the relabelling.
+std::string describe_sudoku_transform(const SudokuTransform& t);
+
 }  // namespace trm

@@ -46,7 +46,7 @@ def run_steps(trm, domain, model, path, answers, max_steps):
     """trm solve on a file -> per puzzle, a list over steps of (q_halt logit, draft is right). answers: the expected
     drafts by index, or None to take trm's own check (`verified`) as right."""
     out = subprocess.run([trm, "solve", domain, path, "-m", model, "--format", "json", "--trace", "steps",
-                          "--halt", "never", "--max-steps", str(max_steps)], capture_output=True, text=True)
+                          "--halt", "never", "--max-steps", str(max_steps), "--views", "1"], capture_output=True, text=True)
     if out.returncode not in (0, 3):  # 3: some answers did not verify
         sys.exit(f"trm solve failed ({out.returncode}): {out.stderr.strip()}")
     rows = {}

@@ -12,13 +12,13 @@ sudoku_evals() {  # model file; how many puzzles --halt never runs (all 16 steps
     for halt in model never verified; do
       [ $d = extreme ] && [ $halt != model ] && continue
       count=$n; [ $halt = never ] && [ $count -gt $never_max ] && count=$never_max
-      "$trm" eval sudoku --model "$model" --generate $d --count $count --halt $halt
+      "$trm" eval sudoku --model "$model" --generate $d --count $count --halt $halt --views 1
     done
   done
   for f in top1465 forum_hardest_1106; do
     if [ -f "$lists/$f.txt" ]; then
       echo "== $model: sudoku $f"
-      "$trm" eval sudoku --model "$model" --data "$lists/$f.txt"
+      "$trm" eval sudoku --model "$model" --data "$lists/$f.txt" --views 1
     fi
   done
 }
@@ -26,10 +26,10 @@ sudoku_evals models/sudoku.safetensors 1000
 [ -f models/sudoku-cpu.safetensors ] && sudoku_evals models/sudoku-cpu.safetensors 3000
 if [ -f models/maze.safetensors ]; then
   echo "== maze 9x9 (500 generated, held-out seed)"
-  "$trm" eval maze --model models/maze.safetensors --generate --count 500 --size 9 --min-path 13
+  "$trm" eval maze --model models/maze.safetensors --generate --count 500 --size 9 --min-path 13 --views 1
   for n in 7 5; do
     echo "== maze ${n}x${n} padded into the 9x9 grid (200 generated, held-out seed)"
-    "$trm" eval maze --model models/maze.safetensors --generate --count 200 --size $n --min-path $((n * 3 / 2))
+    "$trm" eval maze --model models/maze.safetensors --generate --count 200 --size $n --min-path $((n * 3 / 2)) --views 1
   done
   echo "== maze: the bundled examples (framed and frameless)"
   "$trm" solve maze examples/maze_small.txt 2>&1 | grep -E "^ +[0-9]+ +examples/" || true

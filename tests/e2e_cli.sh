@@ -105,10 +105,14 @@ grep -qx 'detected: sudoku' "$tmp/err" && ok || fail "detection on stdin"
 head -2 "$SUD" >"$tmp/one.txt"
 expect_rc 3 "solve json single" -- "$TRM" solve sudoku "$tmp/one.txt" -m "$M" --format json
 pyjson "s=[l for l in lines if l['type']=='step']; r=[l for l in lines if l['type']=='result']
-assert len(r)==1 and len(s)==r[0]['steps']>=1, (len(s), r)
-for l in s: assert {'index','step','draft','halt_prob','changed','check'}<=set(l) and len(l['draft'])==81
+assert len(r)==1 and len(s)==r[0]['total_steps']>=r[0]['steps']>=1, (len(s), r)
+for l in s: assert {'index','view','step','draft','halt_prob','changed','check'}<=set(l) and len(l['draft'])==81
 x=r[0]; assert x['domain']=='sudoku' and len(x['answer'])==81 and x['verified'] is False
-assert {'index','answer','verified','steps','halt_prob','seconds'}<=set(x)
+assert {'index','answer','verified','steps','halt_prob','seconds','views_used','view'}<=set(x)
+# the toy model verifies nothing: every view of the default budget ran, in order, each named
+assert x['views_used']==x['views_budget']==len(x['views'])==16 and x['view']==1, x
+assert [l['view'] for l in s]==sorted(l['view'] for l in s) and s[-1]['view']==16
+assert x['views'][0]['name']=='as given' and x['total_steps']==sum(v['steps'] for v in x['views'])
 assert 0<=x['halt_prob']<=1" && ok || fail "solve --format json: bad objects"
 expect_rc 3 "solve json cycles" -- "$TRM" solve sudoku "$tmp/one.txt" -m "$M" --format json --trace cycles --halt never
 pyjson "s=[l for l in lines if l['type']=='step']; r=lines[-1]
@@ -117,6 +121,21 @@ expect_rc 3 "solve max-steps 1" -- "$TRM" solve sudoku "$tmp/one.txt" -m "$M" --
 pyjson "assert lines[-1]['steps']==1" && ok || fail "--max-steps 1"
 expect_rc 3 "solve halt verified" -- "$TRM" solve sudoku "$tmp/one.txt" -m "$M" --format json --halt verified
 pyjson "assert lines[-1]['steps']==2 and lines[-1]['verified'] is False" && ok || fail "--halt verified"
+
+# views: the budget is respected, --views 1 is a plain solve, the text trace names the next view and why
+expect_rc 3 "solve views 3" -- "$TRM" solve sudoku "$tmp/one.txt" -m "$M" --format json --views 3
+pyjson "r=lines[-1]; s=[l for l in lines if l['type']=='step']
+assert r['views_used']==3 and len(r['views'])==3 and {l['view'] for l in s}=={1,2,3}, r" && ok || fail "--views 3"
+expect_rc 3 "solve views 1" -- "$TRM" solve sudoku "$tmp/one.txt" -m "$M" --format json --views 1
+pyjson "r=lines[-1]; assert r['views_used']==1 and r['total_steps']==r['steps'], r" && ok || fail "--views 1"
+expect_rc 3 "solve views trace" -- "$TRM" solve sudoku "$tmp/one.txt" -m "$M" --trace steps --views 2
+grep -Eq '^critique: .* -> view 2/2: ' "$tmp/out" && ok || fail "text trace lacks the critique line before view 2"
+expect_rc 2 "solve views 0" -- "$TRM" solve sudoku "$tmp/one.txt" -m "$M" --views 0
+expect_rc 2 "eval views 0" -- "$TRM" eval sudoku --generate easy --count 2 -m "$M" --views 0
+expect_rc 0 "eval views json" -- "$TRM" eval sudoku --generate easy --count 3 -m "$M" --views 4 --format json
+pyjson "x=lines[0]; assert x['views']==4 and len(x['accuracy_by_views'])==4 and x['mean_views_used']<=4
+assert x['accuracy_by_views']==sorted(x['accuracy_by_views']) and x['accuracy_by_views'][-1]==x['exact_accuracy'], x
+assert x['steps_all_views']>=x['steps_first_view']" && ok || fail "eval --views json"
 
 # colour: never ESC when piped or with NO_COLOR; ESC with --color always
 expect_rc 3 "solve piped" -- "$TRM" solve sudoku "$tmp/one.txt" -m "$M" --trace steps
@@ -150,6 +169,8 @@ grep -q '^error: stdin:3: ' "$tmp/err" && ok || fail "stdin errors name stdin: $
 expect_error "maze unknown char" -- "$TRM" solve maze tests/data/maze/bad/unknown_char.txt
 expect_error "maze ragged" -- "$TRM" solve maze tests/data/maze/bad/ragged.txt
 expect_error "arc bad json" -- "$TRM" solve arc tests/data/arc/bad_syntax.json
+expect_rc 1 "arc views" -- "$TRM" solve arc tests/data/arc/tasks_small.json --views 4
+grep -q 'views is for Sudoku and mazes' "$tmp/err" && ok || fail "arc --views message: $(cat "$tmp/err")"
 expect_rc 1 "missing file" -- "$TRM" solve sudoku "$tmp/nope.txt" -m "$M"
 grep -q '^error: .*nope.txt' "$tmp/err" && ok || fail "missing file message"
 expect_rc 1 "wrong-domain model" -- "$TRM" solve maze examples/maze_small.txt -m "$M"
@@ -198,7 +219,9 @@ if [[ -f $MAZE_MODEL ]]; then
     [[ $(wc -l <"$tmp/out") -eq 11 && -z $(tail -1 "$tmp/out") ]] && ok || fail "maze --quiet: 10 rows + blank line"
     expect_rc 3 "solve maze json" -- "$TRM" solve maze "$tmp/maze1.txt" -m "$MAZE_MODEL" --format json
     pyjson "r=[l for l in lines if l['type']=='result']; assert len(r)==3
-for x in r: assert len(x['answer'])==10 and all(len(row)==10 for row in x['answer']) and x['verified'] is False" \
+for x in r: assert len(x['answer'])==10 and all(len(row)==10 for row in x['answer']) and x['verified'] is False
+for x in r: assert x['views_used']==8 and sorted(v['name'] for v in x['views'])==sorted(['as given','rotate left',
+    'rotate 180','rotate right','mirror left-right','mirror up-down','transpose','anti-transpose']), x['views']" \
         && ok || fail "maze json"
     expect_rc 0 "eval maze" -- "$TRM" eval maze -m "$MAZE_MODEL" --generate --count 5 --size 10 --format json
     pyjson "x=lines[0]; assert x['n']==5 and 'optimal_ci95' in x and 'valid_rate' in x" && ok || fail "eval maze json"

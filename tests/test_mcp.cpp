@@ -385,12 +385,23 @@ TEST_CASE("solve tools with zero-weight models; a missing model is a tool error 
     CHECK(sc["steps"] == 3);         // q_halt = 0 never halts: the model's halt_max_steps
     CHECK(sc["stopped_by"] == "max_steps");
     CHECK(sc["halt_probability"].get<double>() == doctest::Approx(0.5));
-    CHECK(sc["trace"].size() == 3);
+    CHECK(sc["views_used"] == kDefaultViews);  // nothing verifies: every view of the budget is tried
+    CHECK(sc["view"] == 1);
+    CHECK(sc["views"].size() == size_t(kDefaultViews));
+    CHECK(sc["views"][0]["name"] == "as given");
+    CHECK(sc["trace"].size() == size_t(3 * kDefaultViews));
+    CHECK(sc["trace"][3]["view"] == 2);
     CHECK_FALSE(sc["trace"][0].contains("draft"));
+    CHECK(r["result"]["content"][0]["text"].get<std::string>().find("critique: 81 blank cells -> view 2/16: ") !=
+          std::string::npos);
     CHECK(r["result"]["content"][0]["text"].get<std::string>().find("Sudoku NOT solved") == 0);
 
     json r2 = call(s, "solve_sudoku", {{"puzzle", kPuzzle}, {"max_steps", 1}, {"trace", "drafts"}, {"halt", "never"}});
     CHECK(r2["result"]["structuredContent"]["steps"] == 1);
+    json r4 = call(s, "solve_sudoku", {{"puzzle", kPuzzle}, {"views", 2}});
+    CHECK(r4["result"]["structuredContent"]["views_used"] == 2);
+    CHECK(r4["result"]["structuredContent"]["trace"].size() == 6);
+    CHECK(error_code(call(s, "solve_sudoku", {{"puzzle", kPuzzle}, {"views", 0}})) == kInvalidParams);
     CHECK(r2["result"]["structuredContent"]["trace"][0]["draft"].get<std::string>().size() == 81);
     json r3 = call(s, "solve_sudoku", {{"puzzle", kPuzzle}, {"trace", "off"}});
     CHECK_FALSE(r3["result"]["structuredContent"].contains("trace"));
@@ -402,6 +413,7 @@ TEST_CASE("solve tools with zero-weight models; a missing model is a tool error 
     CHECK(schema_violation(list["result"]["tools"][1]["outputSchema"], m["result"]["structuredContent"]) == "");
     CHECK(m["result"]["structuredContent"]["answer"].size() == 11);
     CHECK(m["result"]["structuredContent"]["steps"] == 2);
+    CHECK(m["result"]["structuredContent"]["views_used"] == kMazeMaxViews);  // mazes have 8 views at most
     CHECK(m["result"]["structuredContent"]["shortest_cells"].get<int>() > 0);
 
     std::vector<std::string> big(12, std::string(12, '.'));

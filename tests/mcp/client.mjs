@@ -146,8 +146,14 @@ await check("solve_sudoku (81-char line): answer, verified, steps, confidence, t
     assert.ok(sc.steps >= 1 && sc.steps <= 2, `steps ${sc.steps}`);
     assert.equal(sc.max_steps, 2);
     assert.ok(sc.halt_probability >= 0 && sc.halt_probability <= 1);
-    assert.equal(sc.trace.length, sc.steps);
+    // every view tried is traced: its steps, in order, each entry naming its view
+    assert.equal(sc.views.length, sc.views_used);
+    assert.equal(sc.trace.length, sc.views.reduce((n, v) => n + v.steps, 0));
     assert.equal(sc.trace[0].step, 1);
+    assert.equal(sc.trace[0].view, 1);
+    assert.equal(sc.trace[sc.trace.length - 1].view, sc.views_used);
+    assert.equal(sc.views[0].name, "as given");
+    assert.ok(sc.view >= 1 && sc.view <= sc.views_used);
     assert.ok(sc.model.endsWith("sudoku.safetensors"));
     assert.match(text(r), new RegExp(`answer: ${sc.answer.replace(/\./g, "\\.")}`));
 });
