@@ -142,8 +142,8 @@ void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float
         team.sync();
         const auto [c0, c1] = team.part(D, kNR);
         const int nc = c1 - c0;
-        float* xp = pk ? gemm_workspace(1, packed_b_floats(d.L, D)) : nullptr;  // x_b packed (when not in place)
-        float* ap = pk ? gemm_workspace(4, packed_b_floats(d.It, D)) : nullptr;  // act packed (when not in place)
+        float* xp = pk ? gemm_workspace(Workspace::MlpTInput, packed_b_floats(d.L, D)) : nullptr;  // x_b packed (when not in place)
+        float* ap = pk ? gemm_workspace(Workspace::ActPacked, packed_b_floats(d.It, D)) : nullptr;  // act packed (when not in place)
         for (int b = 0; b < B && nc > 0; b++) {
             const float* xb = hs + size_t(b) * d.L * D;
             float* gu = k.t_gu + (k.training ? size_t(b) * 2 * d.It * D : 0);
@@ -153,8 +153,7 @@ void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float
             if (pk) {
                 // SwiGLU fused into the gate_up product (act rows straight from gate/up row pairs); x_b and act
                 // are read in place when D is whole panels, else packed first
-                // (rows 2 KiB apart, D = 512, alias in L1: packing them measured faster there, 76-78% of peak
-                // against 73% at batch 1)
+                // (at D = 512 rows 2 KiB apart alias in L1, so packing them first is faster there)
                 const bool in_place = precision() == Precision::Fp32 && D % kNR == 0 && D % 512 != 0;
                 float* gus = k.training ? gu + c0 : nullptr;
                 if (in_place) {
@@ -204,7 +203,7 @@ void block_forward(const BlockView<const float>& w, const PackedBlock* pk, float
         // each chunk's act stays in L2 between the two products: gate_up's epilogue writes it straight into down's
         // packed A operand (training too: the backward recomputes act from gu).
         const int rows = int(R), chunk = row_chunk(rows, d.I);  // one thread here: teams took the branch above
-        float* ap = gemm_workspace(4, packed_a_floats(chunk, d.I));
+        float* ap = gemm_workspace(Workspace::ActPacked, packed_a_floats(chunk, d.I));
         for (int r0 = 0; r0 < rows; r0 += chunk) {
             const int n = std::min(chunk, rows - r0);
             float* h = h2 + size_t(r0) * D;
@@ -277,17 +276,10 @@ void Forward::cycle_rows(int b0, int b1, Scratch& s, const Team& team, bool use_
     const float* sn = sin.empty() ? nullptr : sin.data();
     // Element-wise passes take the same row slice as the blocks' row-wise work, so they need no barrier.
     const auto [r0, r1] = team.part(int(d.R()), kMR);
-    const size_t e0 = size_t(r0) * d.D, en = size_t(r1 - r0) * d.D;
-    auto net = [&](float* h, const float* injection) {  // ReasoningModule: h = layers(h + injection)
-        add_inplace(h + e0, injection + e0, en);
+    latent_cycle(zH, zL, xx, in, size_t(r0) * d.D, size_t(r1 - r0) * d.D, c.L_cycles, [&](float* h) {
         for (size_t l = 0; l < w.blocks.size(); l++)
             block_forward(w.blocks[l], use_packed && !packed.empty() ? &packed[l] : nullptr, h, B, d, c, cs, sn, k, team);
-    };
-    for (int lc = 0; lc < c.L_cycles; lc++) {
-        add_into(in + e0, zH + e0, xx + e0, en);  // z_L = L_level(z_L, z_H + input_embeddings)
-        net(zL, in);
-    }
-    net(zH, zL);                  // z_H = L_level(z_H, z_L)
+    });
 }
 
 void Forward::run_cycles(int B, int cycles, const std::function<void(int)>& on_cycle) {

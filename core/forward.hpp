@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/gemm.hpp"
+#include "core/ops.hpp"
 #include "core/parallel.hpp"
 #include "core/weights.hpp"
 
@@ -105,6 +106,25 @@ void embed_forward(float* out, const ModelView<const float>& w, const Config& c,
                    const int32_t* puzzle_ids, int B);
 // lm_head on rows P.. and q_head on row 0 of each puzzle.
 void heads_forward(float* logits, float* q, const ModelView<const float>& w, const Dims& d, const float* z_H);
+
+// One H cycle of the latent recursion, the one written for inference and training alike (official
+// TinyRecursiveReasoningModel_ACTV1_Inner):
+//   for _L_step in range(L_cycles): z_L = L_level(z_L, z_H + input_embeddings)
+//   z_H = L_level(z_H, z_L)
+// with L_level(h, injection) = layers(h + injection). inj is scratch for z_H + x; the element-wise adds cover
+// elements [e0, e0 + en) (a team member's share; the whole rows otherwise) and `layers(h)` runs the blocks on h in
+// place (a team's blocks meet at their own barriers first).
+template <class Layers>
+void latent_cycle(float* zH, float* zL, const float* x, float* inj, size_t e0, size_t en, int L_cycles,
+                  Layers&& layers) {
+    for (int lc = 0; lc < L_cycles; lc++) {
+        add_into(inj + e0, zH + e0, x + e0, en);
+        add_inplace(zL + e0, inj + e0, en);
+        layers(zL);
+    }
+    add_inplace(zH + e0, zL + e0, en);
+    layers(zH);
+}
 
 // FLOPs of one supervision step for one puzzle (matmuls and attention; element-wise work not counted).
 double flops_per_step(const Config& c);

@@ -18,8 +18,8 @@ namespace trm {
 
 namespace {
 
-// k block. Measured (trm bench, sudoku-mlp rows): one pass over K up to 2048 beats L1-sized blocks of 96-256,
-// whose partial sums cost more than the B sub-panel (K x kNR, <= 512 KiB) streaming from L2 saves.
+// k block: one pass over K up to 2048, since L1-sized blocks' partial sums cost more than streaming the B
+// sub-panel (K x kNR, <= 512 KiB) from L2 saves.
 constexpr int kKC = 2048;
 constexpr int kMC = kRowChunk;
 
@@ -197,7 +197,7 @@ void gemm_packed(int M, int N, int K, const float* Ap, const float* Bp, float* C
     // one k block, the partial sums of the panel's tiles wait in `part` ([tiles][kMR][kNR]) and only the last
     // block applies the epilogue, so SwiGLU and Store see complete sums.
     const int kblocks = std::max(1, (K + kKC - 1) / kKC);
-    float* part = kblocks > 1 ? gemm_workspace(2, size_t(tiles) * kMR * kNR) : nullptr;
+    float* part = kblocks > 1 ? gemm_workspace(Workspace::PartialSums, size_t(tiles) * kMR * kNR) : nullptr;
     for (int p = 0; p < panels; p++) {
         const int nvalid = std::min(cols, N - p * cols);
         for (int kb = 0; kb < kblocks; kb++) {
@@ -274,7 +274,7 @@ void linear_packed(float* out, const float* inp, int R, const PackedLinear& w, E
     TRM_CHECK(!gu || (col0 == 0 && col1 == N));  // the pre-activation's up half sits N columns after its gate half
     const float* bp = w.from_column(col0);
     const int chunk = row_chunk(R, w.in);
-    float* ap = gemm_workspace(0, packed_a_floats(chunk, w.in));
+    float* ap = gemm_workspace(Workspace::PackedRows, packed_a_floats(chunk, w.in));
     for (int r0 = 0; r0 < R; r0 += chunk) {
         const int mc = std::min(chunk, R - r0);
         pack_a(ap, inp + size_t(r0) * w.in, w.in, false, mc, w.in);
@@ -288,10 +288,10 @@ void linear_packed(float* out, const float* inp, int R, const PackedLinear& w, E
 void gemm_any(bool trans_a, bool trans_b, int M, int N, int K, const float* A, int lda, const float* B, int ldb,
               bool accumulate, float* C, int ldc) {
     if (M <= 0 || N <= 0) return;
-    float* bp = gemm_workspace(3, packed_b_floats(K, N));
+    float* bp = gemm_workspace(Workspace::AnyB, packed_b_floats(K, N));
     pack_b(bp, B, ldb, trans_b, K, N);
     const int chunk = row_chunk(M, K);
-    float* ap = gemm_workspace(0, packed_a_floats(chunk, K));
+    float* ap = gemm_workspace(Workspace::PackedRows, packed_a_floats(chunk, K));
     for (int r0 = 0; r0 < M; r0 += chunk) {
         const int mc = std::min(chunk, M - r0);
         pack_a(ap, trans_a ? A + r0 : A + size_t(r0) * lda, lda, trans_a, mc, K);
@@ -335,11 +335,12 @@ Precision auto_precision() {
     return active_isa() < Isa::Avx512Bf16 ? Precision::Fp32 : p;
 }
 
-float* gemm_workspace(int slot, size_t floats) {
-    static thread_local std::vector<float> ws[5];
-    TRM_CHECK(slot >= 0 && slot < 5);
-    if (ws[slot].size() < floats) ws[slot].resize(floats);
-    return ws[slot].data();
+float* gemm_workspace(Workspace slot, size_t floats) {
+    constexpr size_t kSlots = size_t(Workspace::ActPacked) + 1;
+    static thread_local std::vector<float> ws[kSlots];
+    std::vector<float>& w = ws[size_t(slot)];
+    if (w.size() < floats) w.resize(floats);
+    return w.data();
 }
 
 }  // namespace trm

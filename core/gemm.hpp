@@ -1,10 +1,10 @@
 // trm's own single-threaded sgemm over packed operands, for the matrix products of the recursion.
 //
 // Why not only OpenBLAS: every TRM weight is applied to activations thousands of times per step, yet cblas_sgemm
-// re-packs the weight on every call (10% of an inference step), zero-fills C before a beta = 0 product (3%), and
-// cannot fuse the SwiGLU that follows gate_up. Packing each weight once per model and running the products in row
+// re-packs the weight on every call, zero-fills C before a beta = 0 product, and cannot fuse the SwiGLU that
+// follows gate_up. Packing each weight once per model and running the products in row
 // chunks that stay in L2 removes all three. The structure is GotoBLAS's: C is computed in kMR x kNR tiles by a
-// register-blocked micro-kernel (AVX-512 when the compiler targets it, portable loops otherwise) from
+// register-blocked micro-kernel (core/gemm_kernel.hpp: the best instruction set the CPU has) from
 //   packed A: [ceil(M / kMR)][K][kMR]  (kMR rows interleaved per k, zero-padded)
 //   packed B: [ceil(N / kNR)][K][kNR]  (kNR columns per k, zero-padded)
 // so the kernel reads both operands with unit stride. Products are summed in k order with fused multiply-adds,
@@ -100,8 +100,13 @@ void gemm_any(bool trans_a, bool trans_b, int M, int N, int K, const float* A, i
 Precision auto_precision();
 
 // Per-thread packing workspace, grown on first use and reused afterwards (nothing is allocated in steady state).
-// Slots: 0 packed rows, 1 packed activations of mlp_t, 2 partial sums, 3 gemm_any's B, 4 SwiGLU activations
-// written as the next product's packed operand.
-float* gemm_workspace(int slot, size_t floats);
+enum class Workspace {
+    PackedRows,     // linear_packed / gemm_any: a chunk of rows packed as the A operand
+    MlpTInput,      // mlp_t: one puzzle's x_b packed as the B operand (when not read in place)
+    PartialSums,    // gemm_packed: partial sums of the tiles of one panel across k blocks
+    AnyB,           // gemm_any: the whole B operand packed
+    ActPacked,      // SwiGLU activations written as the next product's packed operand
+};
+float* gemm_workspace(Workspace slot, size_t floats);
 
 }  // namespace trm

@@ -12,9 +12,9 @@
 namespace trm {
 
 // ---- matrix products: the wrapper over cblas_sgemm for plain operands ----
-// (Products with a weight packed once, and the fused SwiGLU, run on trm's own kernel: core/gemm.hpp. Routing the
-// backward's products there too measured slower: packing activations of the small-K products cost more than
-// OpenBLAS's own packing, 31-32 against 37-38 example-steps/s on the hidden-128 model.)
+// (Products with a weight packed once, and the fused SwiGLU, run on trm's own kernel: core/gemm.hpp. In fp32 the
+// backward's products stay here on OpenBLAS, whose packing of small-K activations is cheaper than trm's; in bf16
+// every product with alpha 1 and beta 0 or 1 goes to trm's kernel, the only one with bf16 products.)
 // C[M,N] = alpha * op(A) @ op(B) + beta * C, row-major, op = transpose when the flag is set.
 void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
           int ldb, float beta, float* C, int ldc);

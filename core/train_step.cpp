@@ -101,7 +101,7 @@ StepMetrics TrainStep::forward_backward(double grad_scale, Rng& rng, float explo
     // ---- forward (each shard of rows independently) ----
     TRM_CHECK(max_shard_rows(B) <= fwd.scratch[0].rows);
     fwd.pack_weights();  // the optimizer changed them since the last step
-    // the last cycle of attention models stays on OpenBLAS: packed, it measured 5% slower (trm bench --train)
+    // the last cycle of attention models stays on OpenBLAS, which runs those products faster than the packed path
     auto packed = [&](size_t l) { return fwd.packed.empty() || !c.mlp_t ? nullptr : &fwd.packed[l]; };
     parallel_shards(B, [&](int b0, int b1, int k) {
         const int nb = b1 - b0;
@@ -119,19 +119,12 @@ StepMetrics TrainStep::forward_backward(double grad_scale, Rng& rng, float explo
             return kc;
         };
         int app = 0;
-        for (int lc = 0; lc < c.L_cycles; lc++) {            // z_L = L_level(z_L, z_H + input_embeddings)
-            add_inplace(z_L, z_H, n);
-            add_inplace(z_L, x, n);
+        latent_cycle(z_H, z_L, x, fwd.inj.data() + off, 0, n, c.L_cycles, [&](float* h) {
             for (size_t l = 0; l < w.blocks.size(); l++) {
                 BlockCache kc = cache(app++);
-                block_forward(w.blocks[l], packed(l), z_L, nb, ds, c, cs, sn, kc);
+                block_forward(w.blocks[l], packed(l), h, nb, ds, c, cs, sn, kc);
             }
-        }
-        add_inplace(z_H, z_L, n);                             // z_H = L_level(z_H, z_L)
-        for (size_t l = 0; l < w.blocks.size(); l++) {
-            BlockCache kc = cache(app++);
-            block_forward(w.blocks[l], packed(l), z_H, nb, ds, c, cs, sn, kc);
-        }
+        });
         heads_forward(fwd.logits.data() + size_t(b0) * d.S * d.V, fwd.q.data() + size_t(b0) * 2, w, ds, z_H);
     });
 
