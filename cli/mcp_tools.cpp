@@ -252,6 +252,10 @@ void add_run_outputs(json& props, json& required) {
                                      {"maximum", 1},
                                      {"description", "sigmoid(q_halt) at the last step: the model's confidence."}};
     props["trace"] = json{{"type", "array"}, {"items", trace_item_schema()}};
+    props["diagnosis"] = json{{"type", "string"},
+                              {"description", "What the exact checks say of the input before solving, when it is not "
+                                              "a proper puzzle: 'has no solution', 'has several solutions', 'has no "
+                                              "path from S to G'."}};
     for (const char* k : {"steps", "stopped_by", "halt_probability"}) required.push_back(k);
 }
 
@@ -506,6 +510,10 @@ std::string run_fields(json& out, const SolveOutcome& r, const RunArgs& ra, Doma
     }
     std::string text = fmt::format("{} supervision step{} ({}; halt confidence {})", r.steps,
                                    r.steps == 1 ? "" : "s", stopped_text(by), percent(sigmoid(r.q_halt)));
+    if (!r.diagnosis.empty()) {
+        out["diagnosis"] = r.diagnosis;
+        text = fmt::format("Note: the input {}. {}", r.diagnosis, text);
+    }
     if (r.views_used > 1)
         text += r.verified ? fmt::format(" of view {} of {} tried ({})", r.view, r.views_used,
                                          r.views[size_t(r.view - 1)].name)

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "puzzles/arc.hpp"
@@ -26,7 +27,34 @@ Style make_style(ColorMode m, int fd) {
         const char* term = std::getenv("TERM");
         on = isatty(fd) && !(no && *no) && !(term && std::strcmp(term, "dumb") == 0);
     }
-    return Style{on, on};
+    Style s{on, on};
+    const char* ct = std::getenv("COLORTERM");
+    const char* term = std::getenv("TERM");
+    if (ct && (std::strcmp(ct, "truecolor") == 0 || std::strcmp(ct, "24bit") == 0)) s.palette = 16777216;
+    else if (term && std::strstr(term, "256")) s.palette = 256;
+    return s;
+}
+
+// The background SGR of an RGB colour in the terminal's palette: 24-bit, the 6x6x6 cube of the 256 colours,
+// or the nearest of the 16 standard ones.
+static std::string background(const Style& s, int R, int G, int B) {
+    if (s.palette >= 16777216) return fmt::format("\x1b[48;2;{};{};{}m", R, G, B);
+    if (s.palette >= 256) {
+        auto q = [](int v) { return (v * 5 + 127) / 255; };
+        return fmt::format("\x1b[48;5;{}m", 16 + 36 * q(R) + 6 * q(G) + q(B));
+    }
+    static constexpr int kBasic[16][3] = {{0, 0, 0},     {205, 0, 0},   {0, 205, 0},   {205, 205, 0},
+                                          {0, 0, 238},   {205, 0, 205}, {0, 205, 205}, {229, 229, 229},
+                                          {127, 127, 127}, {255, 0, 0}, {0, 255, 0},   {255, 255, 0},
+                                          {92, 92, 255}, {255, 0, 255}, {0, 255, 255}, {255, 255, 255}};
+    int best = 0;
+    long best_d = -1;
+    for (int i = 0; i < 16; i++) {
+        const long d = long(R - kBasic[i][0]) * (R - kBasic[i][0]) + long(G - kBasic[i][1]) * (G - kBasic[i][1]) +
+                       long(B - kBasic[i][2]) * (B - kBasic[i][2]);
+        if (best_d < 0 || d < best_d) best_d = d, best = i;
+    }
+    return fmt::format("\x1b[{}m", best < 8 ? 40 + best : 100 + best - 8);
 }
 
 std::string paint(const Style& s, std::string_view sgr, std::string_view text) {
@@ -60,10 +88,55 @@ std::vector<std::string> split_lines(std::string_view text) {
     return out;
 }
 
-std::vector<std::string> side_by_side(const std::vector<std::string>& left, const std::vector<std::string>& right,
-                                      int gap) {
+int terminal_columns(int fd) {
+    struct winsize ws{};
+    if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    if (const char* c = std::getenv("COLUMNS")) {
+        const int n = std::atoi(c);
+        if (n > 0) return n;
+    }
+    return 0;
+}
+
+std::vector<std::string> wrap_line(const std::string& line, int width, int indent) {
+    if (width <= 0 || int(visible_width(line)) <= width) return {line};
+    // the line's own leading spaces are kept on its first piece and added to the continuation indent
+    const size_t lead = line.find_first_not_of(' ');
+    const int cont = lead == std::string::npos || lead == 0 ? indent : int(lead) + 2;
+    std::vector<std::string> out;
+    std::string cur = line.substr(0, lead == std::string::npos ? 0 : lead);
+    size_t pos = lead == std::string::npos ? line.size() : lead;
+    bool empty = true;  // no word on cur yet
+    while (pos < line.size()) {
+        size_t end = line.find(' ', pos);
+        if (end == std::string::npos) end = line.size();
+        const std::string word = line.substr(pos, end - pos);
+        if (!empty && int(visible_width(cur) + 1 + visible_width(word)) > width) {
+            out.push_back(cur);
+            cur = std::string(size_t(cont), ' ');
+            empty = true;
+        }
+        cur += (empty ? "" : " ") + word;
+        empty = false;
+        pos = end + 1;
+    }
+    out.push_back(cur);
+    return out;
+}
+
+std::vector<std::string> side_by_side(const std::vector<std::string>& left, const std::vector<std::string>& right_in,
+                                      int gap, int width) {
     size_t w = 0;
     for (auto& l : left) w = std::max(w, visible_width(l));
+    std::vector<std::string> right;
+    if (width > 0 && int(w) + gap + kMinRightColumns > width) {  // too narrow: the text goes below the grid
+        std::vector<std::string> out = left;
+        for (auto& r : right_in)
+            for (auto& piece : wrap_line(r, width, 10)) out.push_back(piece);
+        return out;
+    }
+    for (auto& r : right_in)
+        for (auto& piece : wrap_line(r, width > 0 ? width - int(w) - gap : 0, 10)) right.push_back(piece);
     std::vector<std::string> out;
     const size_t n = std::max(left.size(), right.size());
     for (size_t i = 0; i < n; i++) {
@@ -184,8 +257,7 @@ static std::vector<std::string> render_arc(const DraftGrid& g, const DraftGrid* 
         const uint32_t rgb = kArcPalette[size_t(v)];
         const int R = int(rgb >> 16), G = int((rgb >> 8) & 0xff), B = int(rgb & 0xff);
         const bool light = R * 299 + G * 587 + B * 114 > 128000;
-        return fmt::format("\x1b[48;2;{};{};{}m", R, G, B) + (changed ? (light ? "\x1b[30m••" : "\x1b[97m••") : "  ") +
-               "\x1b[0m";
+        return background(s, R, G, B) + (changed ? (light ? "\x1b[30m••" : "\x1b[97m••") : "  ") + "\x1b[0m";
     });
 }
 
@@ -200,7 +272,17 @@ std::vector<std::string> render_draft(DomainKind d, const DraftGrid& g, const Dr
 }
 
 std::string change_legend(DomainKind d, const Style& s) {
-    if (s.color) return "";
+    if (s.color) {  // one line saying what the colours mean
+        switch (d) {
+            case DomainKind::Sudoku:
+                return paint(s, "1", "given") + " " + paint(s, "36", "model") + " " + paint(s, "1;30;43", "changed") +
+                       " " + paint(s, "1;31", "clash");
+            case DomainKind::Maze:
+                return paint(s, "1;30;42", "S") + " start " + paint(s, "1;30;41", "G") + " goal " +
+                       paint(s, "33", "██") + " path " + paint(s, "1;35", "##") + " wall";
+            case DomainKind::Arc: return "•• changed since the previous draft";
+        }
+    }
     switch (d) {
         case DomainKind::Sudoku: return "* changed since the previous draft";
         case DomainKind::Maze: return "* new path cell, - changed to open";

@@ -22,6 +22,7 @@ bool color_mode_from_name(std::string_view s, ColorMode* out);  // "auto", "alwa
 struct Style {
     bool color = false;    // ANSI SGR colours
     bool unicode = false;  // box drawing and block characters
+    int palette = 16;      // colours the terminal shows: 16, 256 or 16777216 (COLORTERM=truecolor / 24bit)
 };
 Style make_style(ColorMode m, int fd);
 
@@ -31,8 +32,16 @@ std::string paint(const Style& s, std::string_view sgr, std::string_view text);
 size_t visible_width(std::string_view s);
 std::vector<std::string> split_lines(std::string_view text);  // without the '\n's; no empty last line
 // left lines, padded to one width, then `gap` spaces and the right lines; as many lines as the longer side.
+// width > 0: right lines are wrapped at spaces to fit `width` columns (continuations indented under their text);
+// when fewer than kMinRightColumns would be left beside the grid, the right lines go below it instead.
 std::vector<std::string> side_by_side(const std::vector<std::string>& left, const std::vector<std::string>& right,
-                                      int gap = 3);
+                                      int gap = 3, int width = 0);
+constexpr int kMinRightColumns = 36;
+// Columns of the terminal on fd (TIOCGWINSZ), else $COLUMNS, else 0 (unlimited: a pipe or a file).
+int terminal_columns(int fd);
+// `line` cut at spaces into pieces of at most `width` visible columns. Pieces after the first start with `indent`
+// spaces, or, when the line itself is indented, 2 more than it (under its text). A longer word stays whole.
+std::vector<std::string> wrap_line(const std::string& line, int width, int indent);
 
 // A draft as lines. `input` is the puzzle (Sudoku givens are drawn bold, the model's digits in colour; maze and
 // ARC ignore it); `prev`, when not null, marks the cells changed since that draft. Sudoku cells that clash are
@@ -42,7 +51,7 @@ std::vector<std::string> render_draft(DomainKind d, const DraftGrid& g, const Dr
 // Legend line for the change markers of render_draft ("" when colour is on: the highlight explains itself).
 std::string change_legend(DomainKind d, const Style& s);
 
-// "✓" / "✗" (or "ok" / "FAIL" without Unicode), painted green / red.
+// "✓" / "✗" (or "OK" / "NO" without Unicode), painted green / red.
 std::string verdict_mark(bool ok, const Style& s);
 
 }  // namespace trm::cli

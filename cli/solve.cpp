@@ -42,6 +42,7 @@ struct SolveCliOptions {
     float halt_threshold = std::numeric_limits<float>::quiet_NaN();  // NaN: the model's
     uint64_t seed = 0;
     bool quiet = false;
+    bool force = false;  // --html / --submission may replace an existing file
     // resolved by validate()
     std::optional<DomainKind> domain;
     std::string file = "-";
@@ -99,13 +100,36 @@ json arc_grid_to_json(const ArcGrid& g) {
     return draft_json(DomainKind::Arc, d);
 }
 
+// The answer drawn as the input drew its maze (open cells ' ' or '.').
 std::string maze_answer_text(const MazeSolveResult& r) {
     std::string s;
     for (int i = 0; i < r.maze.rows; i++) {
-        s.append(r.path.begin() + i * r.maze.cols, r.path.begin() + (i + 1) * r.maze.cols);
+        for (int j = 0; j < r.maze.cols; j++) {
+            const char c = r.path[size_t(i) * r.maze.cols + j];
+            s += c == ' ' ? r.maze.open : c;
+        }
         s += '\n';
     }
     return s;
+}
+
+// The answer written as the input wrote the puzzle: an 81-character line, a 9x9 grid, or a CSV row.
+std::string sudoku_answer_text(const SudokuSolveResult& r, bool* csv_header_done) {
+    const std::string line = sudoku_to_line(r.grid);
+    switch (r.puzzle.form) {
+        case SudokuPuzzle::Form::Line: return line + "\n";
+        case SudokuPuzzle::Form::Grid: {
+            std::string s;
+            for (int i = 0; i < 9; i++) s += line.substr(size_t(i) * 9, 9) + "\n";
+            return s + "\n";
+        }
+        case SudokuPuzzle::Form::Csv: {
+            std::string s = *csv_header_done ? "" : "question,answer\n";
+            *csv_header_done = true;
+            return s + sudoku_to_line(r.puzzle.cells) + "," + line + "\n";
+        }
+    }
+    return line + "\n";
 }
 
 // A long check summary ("row 1: two 3s; row 2: ...") cut at a "; " boundary to fit `max` characters.
@@ -132,11 +156,15 @@ public:
         color_mode_from_name(o.color, &cm);
         style_ = make_style(cm, STDOUT_FILENO);
         tty_ = isatty(STDOUT_FILENO);
+        columns_ = terminal_columns(STDOUT_FILENO);
+        const char* term = std::getenv("TERM");
+        ascii_ = term && std::string(term) == "dumb";
     }
 
     // Called once the first batch is read: `single` = the input holds exactly one puzzle.
-    void begin(bool single, int max_steps, const std::string& model_path) {
+    void begin(bool single, int max_steps, const std::string& model_path, float model_threshold) {
         single_ = single;
+        threshold_ = std::isnan(o_.halt_threshold) ? model_threshold : o_.halt_threshold;
         max_steps_ = max_steps;
         model_path_ = model_path;
         TraceMode t = TraceMode::Off;
@@ -147,19 +175,29 @@ public:
     }
     TraceMode record_mode() const { return record_; }
 
+    // Before a puzzle's answer: what the exact checks said of its input (no solution, several, no path).
+    void diagnosis(const SolveOutcome& r) {
+        if (r.diagnosis.empty() || json_) return;
+        std::fflush(stdout);
+        fmt::print(stderr, "note: {} {} ({}) {}; the model's answer is shown all the same\n", noun(1), r.index + 1,
+                   r.where, r.diagnosis);
+    }
+
     void sudoku(const SudokuSolveResult& r) {
         count(r);
+        diagnosis(r);
         if (o_.quiet) {
-            fmt::print("{}\n", sudoku_to_line(r.grid));
+            fmt::print("{}", sudoku_answer_text(r, &csv_header_done_));
+            quiet_unverified(r);
         } else if (json_) {
             json extra;
             if (r.puzzle.solution) extra["solution"] = sudoku_to_line(*r.puzzle.solution);
             json_result(r, draft_json(d_, r.answer), extra);
         } else if (!single_ && print_trace_ == TraceMode::Off) {
-            fmt::print("{:>6}  {}  {} {}  {}  halt {}{}\n", r.index + 1, sudoku_to_line(r.grid),
+            fmt::print("{}", tidy(fmt::format("{:>6}  {}  {} {}  {}  halt {}{}\n", r.index + 1, sudoku_to_line(r.grid),
                        verdict_mark(r.verified, style_),
                        r.verified ? "solved" : "unsolved: " + short_check(r.check, 60),
-                       steps_text(r.steps), pct(r.q_halt), views_text(r));
+                       steps_text(r.steps), pct(r.q_halt), views_text(r))));
         } else {
             pretty(r, {});
         }
@@ -168,15 +206,18 @@ public:
 
     void maze(const MazeSolveResult& r) {
         count(r);
+        diagnosis(r);
         if (o_.quiet) {
             fmt::print("{}\n", maze_answer_text(r));
+            quiet_unverified(r);
         } else if (json_) {
             json extra{{"path_cells", r.verdict.path_cells}, {"shortest_cells", r.verdict.shortest_cells},
                        {"verdict", maze_verdict_name(r.verdict.verdict)}};
             json_result(r, draft_json(d_, r.answer), extra);
         } else if (!single_ && print_trace_ == TraceMode::Off) {
-            fmt::print("{:>6}  {}  {} {}  {}  halt {}{}\n", r.index + 1, r.where, verdict_mark(r.verified, style_),
-                       short_check(r.check, 70), steps_text(r.steps), pct(r.q_halt), views_text(r));
+            fmt::print("{}", tidy(fmt::format("{:>6}  {}  {} {}  {}  halt {}{}\n", r.index + 1, r.where,
+                                              verdict_mark(r.verified, style_), short_check(r.check, 70),
+                                              steps_text(r.steps), pct(r.q_halt), views_text(r))));
         } else {
             pretty(r, {});
         }
@@ -211,8 +252,9 @@ public:
             }
             json_result(r, attempts, extra);
         } else if (!single_ && print_trace_ == TraceMode::Off) {
-            fmt::print("{:>6}  {}  {} {}  {}  halt {}\n", r.index + 1, r.where, verdict_mark(r.verified, style_),
-                       short_check(r.check, 70), steps_text(r.steps), pct(r.q_halt));
+            fmt::print("{}", tidy(fmt::format("{:>6}  {}  {} {}  {}  halt {}\n", r.index + 1, r.where,
+                                              verdict_mark(r.verified, style_), short_check(r.check, 70),
+                                              steps_text(r.steps), pct(r.q_halt))));
         } else {
             pretty(r, render_grids(grids, style_.color));
         }
@@ -224,16 +266,42 @@ public:
         keep_html(r, fmt::format("task {} · test {}", r.task_id, r.test_index), extra);
     }
 
+    // --quiet prints answers only: an answer that did not verify is named on stderr, so it cannot pass for one.
+    void quiet_unverified(const SolveOutcome& r) {
+        if (r.verified) return;
+        std::fflush(stdout);
+        fmt::print(stderr, "unverified: {} {} ({}): {}\n", noun(1), r.index + 1, r.where, short_check(r.check, 80));
+    }
+
+    // A puzzle the reader refused: `message` is "FILE:LINE: problem". The others are solved all the same.
+    void error(size_t position, const std::string& message) {
+        errors_++;
+        if (json_) {
+            const size_t colon = message.find(": ");
+            json e{{"type", "error"}, {"index", position},
+                   {"where", colon == std::string::npos ? std::string() : message.substr(0, colon)},
+                   {"message", colon == std::string::npos ? message : message.substr(colon + 2)}};
+            fmt::print("{}\n", e.dump(-1, ' ', false, json::error_handler_t::replace));
+        } else {
+            std::fflush(stdout);
+            fmt::print(stderr, "error: {} (skipped, {} {})\n", message, noun(1), position + 1);
+        }
+    }
+
     // Summary, HTML and submission files; returns the exit code.
     int finish(double seconds) {
-        if (n_ == 0) fail("no puzzle to solve");
+        if (n_ == 0 && errors_ == 0) fail("no puzzle to solve");
+        if (n_ == 0) {
+            fmt::print(stderr, "no {} could be read ({} refused)\n", noun(2), errors_);
+            return kExitError;
+        }
         const int bad = n_ - verified_;
         if (!o_.quiet && !json_ && !single_)
-            fmt::print("{} {}: {} verified{}, {} not · {:.1f} steps on average{} · {:.2f} s ({:.1f} {}/s)\n", n_,
+            fmt::print("{}", tidy(fmt::format("{} {}: {} verified{}, {} not · {:.1f} steps on average{} · {:.2f} s ({:.1f} {}/s)\n", n_,
                        noun(n_), verified_,
                        later_view_ ? fmt::format(" ({} through a later view)", later_view_) : std::string(), bad,
                        double(steps_) / n_, views_run_ > n_ ? " (all views)" : "", seconds,
-                       seconds > 0 ? n_ / seconds : 0.0, noun(2));
+                       seconds > 0 ? n_ / seconds : 0.0, noun(2))));
         else if (bad && (o_.quiet || json_))
             fmt::print(stderr, "{} of {} answers did not verify\n", bad, n_);
         if (!o_.html.empty()) {
@@ -244,7 +312,13 @@ public:
         }
         if (!o_.submission.empty()) {
             write_arc_submission(o_.submission, submission_, 2);
-            fmt::print(stderr, "wrote {} ({} tasks)\n", o_.submission, submission_.size());
+            fmt::print(stderr, "wrote {} ({} task{})\n", o_.submission, submission_.size(),
+                       submission_.size() == 1 ? "" : "s");
+        }
+        if (errors_ > 0) {
+            fmt::print(stderr, "{} {} could not be read (see the error lines); the other {} {} solved\n", errors_,
+                       noun(errors_), n_, n_ == 1 ? "was" : "were");
+            return kExitError;
         }
         return bad ? kExitUnverified : kExitOk;
     }
@@ -291,6 +365,7 @@ private:
         json o{{"type", "result"}, {"index", r.index}, {"where", r.where}, {"domain", domain_name(d_)},
                {"answer", std::move(answer)}, {"verified", r.verified}, {"check", r.check}, {"steps", r.steps},
                {"halt_prob", sigmoid(r.q_halt)}, {"seconds", r.seconds}};
+        if (!r.diagnosis.empty()) o["diagnosis"] = r.diagnosis;
         if (!r.views.empty()) {  // Sudoku and mazes: the views tried (see puzzles/solve.hpp)
             o["views_used"] = r.views_used;
             o["view"] = r.view;
@@ -306,13 +381,20 @@ private:
     }
 
     void print_lines(const std::vector<std::string>& lines) {
-        for (auto& l : lines) fmt::print("{}\n", l);
+        for (auto& l : lines) fmt::print("{}\n", tidy(l));
+    }
+
+    // Under TERM=dumb the text stays ASCII: the '·' separators become '-'.
+    std::string tidy(std::string line) const {
+        if (!ascii_) return line;
+        for (size_t p; (p = line.find("·")) != std::string::npos;) line.replace(p, std::string("·").size(), "-");
+        return line;
     }
 
     // Trace and answer of one puzzle. `final_grids` replaces the answer grid (ARC: input / attempts / expected).
     void pretty(const SolveOutcome& r, const std::string& final_grids) {
         const std::string head = d_ == DomainKind::Arc ? r.where : fmt::format("puzzle {} · {}", r.index + 1, r.where);
-        fmt::print("{}\n", paint(style_, "1", head));
+        fmt::print("{}\n", tidy(paint(style_, "1", head)));
         if (print_trace_ != TraceMode::Off) {
             const std::string legend = change_legend(d_, style_);
             for (size_t i = 0; i < r.trace.size(); i++) {
@@ -331,8 +413,10 @@ private:
                                        : o_.halt == "model" && t.model_halts          ? "stop"
                                        : o_.halt == "verified" && t.verified          ? "stop (verified)"
                                                                                       : "stop (step limit)";
-                right.push_back(fmt::format("{}  halt {} (model says {}) -> {}", paint(style_, "1;35", "CRITIQUE"),
-                                            pct(t.q_halt), t.model_halts ? "halt" : "continue", decision));
+                // the probability against the threshold that decides the model's halt (calibrated per model)
+                right.push_back(fmt::format("{}  halt {} {} {} threshold -> {}", paint(style_, "1;35", "CRITIQUE"),
+                                            pct(t.q_halt), t.model_halts ? ">" : "<",
+                                            fmt::format("{:.2f}%", 100.0 * sigmoid(threshold_)), decision));
                 right.push_back(fmt::format("          {} {}", verdict_mark(t.verified, style_), short_check(t.check)));
                 const bool view_ends = i + 1 < r.trace.size() && r.trace[i + 1].view != t.view;
                 if (view_ends) {
@@ -346,8 +430,8 @@ private:
                     right.push_back(fmt::format("{}    {}", paint(style_, "1;32", "REFINE"),
                                                 t.stopped ? "none: stopped here" : "none"));
                 }
-                if (!legend.empty()) right.push_back(paint(style_, "2", "          " + legend));
-                print_lines(side_by_side(left, right));
+                if (!legend.empty()) right.push_back("          " + legend);
+                print_lines(side_by_side(left, right, 3, columns_));
                 fmt::print("\n");
                 if (view_ends) {  // "critique: 2 clashes remain -> view 3/16: transpose, digits 4<->7"
                     const int next = r.trace[i + 1].view;
@@ -370,7 +454,7 @@ private:
             print_lines(split_lines(final_grids));
             print_lines(right);
         } else {
-            print_lines(side_by_side(render_draft(d_, r.answer, r.input, nullptr, style_), right));
+            print_lines(side_by_side(render_draft(d_, r.answer, r.input, nullptr, style_), right, 3, columns_));
         }
         fmt::print("\n");
     }
@@ -378,38 +462,56 @@ private:
     DomainKind d_;
     const SolveCliOptions& o_;
     Style style_;
-    bool tty_ = false, json_ = false, single_ = false;
+    bool tty_ = false, json_ = false, single_ = false, csv_header_done_ = false, ascii_ = false;
+    int columns_ = 0;  // the terminal's width (0: unlimited)
     TraceMode print_trace_ = TraceMode::Off, record_ = TraceMode::Off;
     int max_steps_ = 0;
+    float threshold_ = 0;  // q_halt logit above which the model halts
     std::string model_path_;
-    int n_ = 0, verified_ = 0, later_view_ = 0, views_run_ = 0;
+    int n_ = 0, verified_ = 0, later_view_ = 0, views_run_ = 0, errors_ = 0;
     int64_t steps_ = 0;
     std::vector<HtmlPuzzle> html_;
     ArcAttempts submission_;
 };
 
-// One item of look-ahead over a reader, so that the end of the input is known one puzzle early.
+// One item of look-ahead over a reader, so that the end of the input is known one puzzle early. A puzzle the
+// reader refuses (its Error names the file and line) is an item of its own: the batch goes on without it.
 template <typename Item, typename Reader>
 struct Ahead {
+    enum Got { End, Puzzle, Bad };
     explicit Ahead(Reader& r) : reader(r) {}
     Reader& reader;
     std::optional<Item> buf;
+    std::optional<std::string> err;
     bool done = false;
+    int errors_in_a_row = 0;
     bool fill() {
-        if (!buf && !done) {
+        if (!buf && !err && !done) {
             Item x;
-            if (reader.next(x)) buf = std::move(x);
-            else done = true;
+            try {
+                if (reader.next(x)) buf = std::move(x), errors_in_a_row = 0;
+                else done = true;
+            } catch (const Error& e) {
+                // a reader whose every line fails (a binary file, a broken CSV header) is not read to its end
+                if (++errors_in_a_row > kMaxErrorsInARow) throw;
+                err = e.what();
+            }
         }
-        return buf.has_value();
+        return buf || err;
     }
-    bool next(Item& out) {
-        if (!fill()) return false;
+    Got next(Item& out, std::string* message) {
+        if (!fill()) return End;
+        if (err) {
+            *message = std::move(*err);
+            err.reset();
+            return Bad;
+        }
         out = std::move(*buf);
         buf.reset();
-        return true;
+        return Puzzle;
     }
     bool at_end() { return !fill(); }
+    static constexpr int kMaxErrorsInARow = 100;
 };
 
 SolveOptions solve_options(const SolveCliOptions& o, TraceMode record) {
@@ -432,30 +534,55 @@ int solve_stream(DomainKind d, const SolveCliOptions& o, Reader& reader, const s
     const auto t0 = Clock::now();
     Ahead<Item, Reader> in(reader);
     std::vector<Item> batch;
-    while (int(batch.size()) < o.batch) {
-        Item x;
-        if (!in.next(x)) break;
-        batch.push_back(std::move(x));
-    }
-    if (batch.empty()) fail("{}: no {} found", input_name, d == DomainKind::Maze ? "maze" : "puzzle");
-    const bool single = batch.size() == 1 && in.at_end();
+    std::vector<size_t> position;                            // each batch item's position in the input
+    std::vector<std::pair<size_t, std::string>> bad;         // puzzles the reader refused, reported in order
+    size_t read = 0;
+    auto fill_batch = [&] {
+        batch.clear();
+        position.clear();
+        while (int(batch.size()) < o.batch) {
+            Item x;
+            std::string message;
+            const auto got = in.next(x, &message);
+            if (got == Ahead<Item, Reader>::End) break;
+            if (got == Ahead<Item, Reader>::Bad) {
+                bad.push_back({read++, std::move(message)});
+                continue;
+            }
+            batch.push_back(std::move(x));
+            position.push_back(read++);
+        }
+    };
+    fill_batch();
+    const char* noun = d == DomainKind::Maze ? "maze" : "puzzle";
+    if (batch.empty() && bad.empty()) fail("{}: no {} found", input_name, noun);
+    if (batch.empty() && bad.size() == 1) throw Error(bad[0].second);  // the one puzzle there is: a plain error
+    const bool single = batch.size() == 1 && bad.empty() && in.at_end();
     const std::string path = resolve_model_path(o.model, d);
     Model model = load_domain_model(path, d);
     Reporter rep(d, o);
-    rep.begin(single, o.max_steps > 0 ? o.max_steps : model.cfg().halt_max_steps, path);
+    rep.begin(single, o.max_steps > 0 ? o.max_steps : model.cfg().halt_max_steps, path, model.cfg().halt_threshold);
     const SolveOptions so = solve_options(o, rep.record_mode());
-    Forward fwd(model, int(batch.size()));  // the first batch is full unless the input is smaller
+    Forward fwd(model, std::max(1, int(batch.size())));  // the first batch is full unless the input is smaller
     size_t index = 0;
-    while (!batch.empty()) {
+    while (!batch.empty() || !bad.empty()) {
         const size_t n = batch.size();
-        for (auto& r : solve_batch(fwd, std::move(batch), index, so)) report(rep, r);
-        index += n;
-        batch.clear();
-        while (int(batch.size()) < o.batch) {
-            Item x;
-            if (!in.next(x)) break;
-            batch.push_back(std::move(x));
+        size_t next_bad = 0;
+        auto errors_before = [&](size_t pos) {  // refused puzzles come out in input order among the answers
+            for (; next_bad < bad.size() && bad[next_bad].first < pos; next_bad++)
+                rep.error(bad[next_bad].first, bad[next_bad].second);
+        };
+        if (n > 0) {
+            for (auto& r : solve_batch(fwd, std::move(batch), index, so)) {
+                r.index = position[r.index - index];
+                errors_before(r.index);
+                report(rep, r);
+            }
         }
+        errors_before(std::numeric_limits<size_t>::max());
+        bad.clear();
+        index += n;
+        fill_batch();
     }
     std::fflush(stdout);
     return rep.finish(std::chrono::duration<double>(Clock::now() - t0).count());
@@ -482,7 +609,7 @@ int solve_arc_input(const SolveCliOptions& o, PuzzleInput& input) {
     }
     Reporter rep(DomainKind::Arc, o);
     rep.begin(tasks.size() == 1 && tasks[0].test.size() == 1,
-              o.max_steps > 0 ? o.max_steps : model.cfg().halt_max_steps, path);
+              o.max_steps > 0 ? o.max_steps : model.cfg().halt_max_steps, path, model.cfg().halt_threshold);
     size_t rows = 0;
     for (const auto& t : tasks) rows += t.test.size() * size_t(o.num_aug + 1);
     Forward fwd(model, int(std::min(rows, size_t(o.batch))));
@@ -496,6 +623,9 @@ int solve_arc_input(const SolveCliOptions& o, PuzzleInput& input) {
 
 int run_solve(const SolveCliOptions& given) {
     SolveCliOptions o = given;
+    // outputs written after solving are checked before it, and never replaced without --force
+    if (!o.html.empty()) check_output_path(o.html, o.force, "HTML page");
+    if (!o.submission.empty()) check_output_path(o.submission, o.force, "submission file");
     if (o.threads > 0) set_threads(o.threads);
     PuzzleInput input(o.file);
     if (input.name() == "stdin" && isatty(STDIN_FILENO))
@@ -558,6 +688,7 @@ void register_solve(CLI::App& app) {
     sub->add_option("--format", o->format, "text | json (JSON lines: step and result objects)")
         ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
     sub->add_option("--html", o->html, "write a self-contained page replaying the traces");
+    sub->add_flag("--force", o->force, "--html and --submission may replace an existing file");
     sub->add_option("--views", o->views,
                     fmt::format("Sudoku, mazes: when an answer does not verify, solve the puzzle again through up to "
                                 "N-1 symmetry-equivalent views (Sudoku: digits relabelled, transposed, bands/stacks "

@@ -44,13 +44,14 @@ struct GridBuilder {
     std::vector<char> cells, answer;  // answer: cells with the input's 'o' kept
     int s = -1, g = -1;
     bool has_path = false;
+    bool dots = false;  // open cells drawn as '.'
 
     // Adds input char `c` as the next cell; `cols` is the grid width (for cell names).
     void add(char c, int cols, const std::string& name, long line, size_t column) {
         char cell = c, ans = c;
         switch (c) {
             case '#': case ' ': break;
-            case '.': cell = ans = ' '; break;
+            case '.': cell = ans = ' '; dots = true; break;
             case 'o': cell = ' '; has_path = true; break;
             case 'S': case 'G': {
                 int& seen = c == 'S' ? s : g;
@@ -77,6 +78,7 @@ struct GridBuilder {
         m.cells = std::move(cells);
         m.answer.clear();
         if (has_path) m.answer = std::move(answer);
+        m.open = dots ? '.' : ' ';
         m.where = fmt::format("{}:{}", name, line);
     }
 };
@@ -198,7 +200,15 @@ void MazeReader::detect_format() {
 
 bool MazeReader::next(Maze& out) {
     detect_format();
-    return format_ == MazeFormat::Csv ? next_csv(out) : next_text(out);
+    if (format_ == MazeFormat::Csv) return next_csv(out);
+    try {
+        return next_text(out);
+    } catch (const Error&) {
+        // a refused maze is dropped whole: the rest of its block goes too, so the next maze starts clean
+        if (!pending_ && !eof_ && !is_blank(line_))
+            while (read_line() && !is_blank(line_)) {}
+        throw;
+    }
 }
 
 bool MazeReader::next_text(Maze& out) {

@@ -39,6 +39,7 @@ struct Maze {
     std::vector<char> cells;   // rows * cols, row-major, each '#', ' ', 'S' or 'G'; exactly one S and one G
     std::string where;         // origin for messages: "file:line" of the first row, or "generated ..."
     std::vector<char> answer;  // empty, or rows * cols: cells with 'o' on the path between S and G
+    char open = ' ';           // how the input drew open cells (' ' or '.'), so that answers come back alike
 };
 
 // Token id -> meaning: {"<pad>", "#", " ", "S", "G", "o"}.

@@ -1,4 +1,5 @@
 #include "puzzles/solve.hpp"
+#include "puzzles/sudoku_solver.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -443,12 +444,18 @@ std::vector<SudokuSolveResult> solve_sudoku_batch(Forward& fwd, std::vector<Sudo
         if (critique) *critique = sudoku_critique(vd);
     };
     auto name = [&](int row, int v) { return describe_sudoku_transform(view(row, v)); };
+    // a puzzle with no solution gets one view: no other could verify either
+    std::vector<int> budget(static_cast<size_t>(B), opt.views);
+    for (int b = 0; b < B; b++) {
+        out[size_t(b)].diagnosis = sudoku_diagnosis(puzzles[size_t(b)].cells);
+        if (out[size_t(b)].diagnosis == "has no solution") budget[size_t(b)] = 1;
+    }
     std::vector<std::vector<ViewRun>> view_runs;
-    auto runs = run_views(fwd, B, std::vector<int>(size_t(B), opt.views), opt, inputs, encode, check, view_runs, name);
+    auto runs = run_views(fwd, B, budget, opt, inputs, encode, check, view_runs, name);
     const double secs = seconds_since(t0) / B;
     for (int b = 0; b < B; b++) {
         auto& r = out[size_t(b)];
-        const size_t k = fill_views(r, runs[size_t(b)], view_runs[size_t(b)], opt.views, first_index + size_t(b), secs);
+        const size_t k = fill_views(r, runs[size_t(b)], view_runs[size_t(b)], budget[size_t(b)], first_index + size_t(b), secs);
         r.grid = answer(b, int(k), runs[size_t(b)][k].tokens.data());
         r.puzzle = std::move(puzzles[size_t(b)]);
         r.where = r.puzzle.where;
@@ -481,6 +488,10 @@ std::vector<MazeSolveResult> solve_maze_batch(Forward& fwd, std::vector<Maze> ma
         seen[size_t(b)] = maze_has_frame(m) ? maze_without_frame(m) : m;
         views[size_t(b)] = maze_views(seen[size_t(b)], opt.views);
         budget[size_t(b)] = int(views[size_t(b)].size());
+        if (maze_shortest_path(m).empty()) {  // no view could verify either
+            out[size_t(b)].diagnosis = "has no path from S to G";
+            budget[size_t(b)] = 1;
+        }
         out[size_t(b)].input = chars_draft(m.rows, m.cols, m.cells);
         inputs[size_t(b)] = &out[size_t(b)].input;
     }

@@ -119,6 +119,8 @@ struct SolveOutcome {
     int view = 1;              // the view whose answer is reported: the verified one, else view 1
     int views_budget = 1;      // views this puzzle was allowed (SolveOptions::views; mazes at most 8)
     std::vector<ViewRun> views;    // one per view run (empty for ARC)
+    std::string diagnosis;     // what the exact checks say of the input before solving: "" (one solution, a path),
+                               // else e.g. "has no solution" (Sudoku, then one view only: none could verify)
     int total_steps() const;       // supervision steps over every view (ARC: steps)
 };
 

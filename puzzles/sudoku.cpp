@@ -190,10 +190,20 @@ void SudokuReader::parse_csv_row(std::string_view text, SudokuPuzzle& out) {
         out.rating = value;
     }
     out.line = line_no_;
+    out.form = SudokuPuzzle::Form::Csv;
     out.where = fmt::format("{}:{}", name_, line_no_);
 }
 
 bool SudokuReader::next(SudokuPuzzle& out) {
+    try {
+        return next_puzzle(out);
+    } catch (const Error&) {
+        grid_rows_ = 0;  // a refused grid is dropped whole, so that the next puzzle starts clean
+        throw;
+    }
+}
+
+bool SudokuReader::next_puzzle(SudokuPuzzle& out) {
     auto grid_error = [&]() {  // one 9-cell line is more likely a short puzzle line than a grid
         if (grid_rows_ == 1) fail("{}:{}: expected 81 cells, found 9", name_, grid_lines_[0]);
         fail("{}:{}: grid has {} rows, expected 9", name_, grid_lines_[0], grid_rows_);
@@ -260,6 +270,7 @@ bool SudokuReader::next(SudokuPuzzle& out) {
             out.cells = grid_;
             out.line = grid_lines_[0];
             out.where = fmt::format("{}:{}", name_, grid_lines_[0]);
+            out.form = SudokuPuzzle::Form::Grid;
             return true;
         }
     }
@@ -360,8 +371,9 @@ std::string SudokuVerdict::summary() const {
     if (solved) return "solved";
     std::string s;
     auto add = [&](const std::string& part) { s += (s.empty() ? "" : "; ") + part; };
-    for (auto& c : clashes) add(c.text());
+    // a changed given is the first fault to name: the answer is not for this puzzle at all
     if (changed_givens) add(fmt::format("{} changed given{}", changed_givens, changed_givens == 1 ? "" : "s"));
+    for (auto& c : clashes) add(c.text());
     if (blank_cells) add(fmt::format("{} blank cell{}", blank_cells, blank_cells == 1 ? "" : "s"));
     return s;
 }

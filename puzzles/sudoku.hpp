@@ -41,6 +41,7 @@ struct SudokuPuzzle {
     int line = 0;                        // that line (1-based); 0 when the puzzle came from no file
     std::string source;                  // CSV `source` column, "" when none
     int rating = -1;                     // CSV `rating` column, -1 when none
+    enum class Form { Line, Grid, Csv } form = Form::Line;  // how the input wrote it (answers come back alike)
 };
 
 // {"<pad>", ".", "1", ..., "9"}: the text of each token id.
@@ -67,6 +68,7 @@ public:
     bool next(SudokuPuzzle& out);
 
 private:
+    bool next_puzzle(SudokuPuzzle& out);
     bool read_line();
     void parse_csv_header(std::string_view text);
     void parse_csv_row(std::string_view text, SudokuPuzzle& out);

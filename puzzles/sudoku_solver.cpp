@@ -1,5 +1,7 @@
 #include "puzzles/sudoku_solver.hpp"
 
+#include <algorithm>
+
 #include <bit>
 #include <chrono>
 
@@ -229,6 +231,16 @@ double sudoku_solver_bench(const std::vector<SudokuPuzzle>& puzzles, double seco
     }
     TRM_CHECK(sink > 0);
     return double(solved) / elapsed;
+}
+
+std::string sudoku_diagnosis(const SudokuGrid& cells) {
+    if (std::all_of(cells.begin(), cells.end(), [](uint8_t v) { return v == 0; }))
+        return "is blank: every full grid is a solution";
+    switch (count_sudoku_solutions(cells, 2)) {
+        case 0: return "has no solution";
+        case 1: return "";
+        default: return "has several solutions";
+    }
 }
 
 }  // namespace trm

@@ -5,6 +5,7 @@
 // per puzzle, top1465 ~38,000 puzzles/s (35 guesses).
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "puzzles/sudoku.hpp"
@@ -25,6 +26,11 @@ int solve_sudoku(const SudokuGrid& cells, SudokuGrid* solution, int limit = 1, S
 
 // 0 (no solution), 1 (unique) or 2 (two or more) with the default limit; in general min(count, limit).
 int count_sudoku_solutions(const SudokuGrid& cells, int limit = 2);
+
+// What a user should know before the model tries `cells`: "" for a proper puzzle (exactly one solution), else
+// "has no solution", "has several solutions" or "is blank: every full grid is a solution". Microseconds to
+// milliseconds (the exact solver stops at the second solution).
+std::string sudoku_diagnosis(const SudokuGrid& cells);
 
 // Throughput of solve_sudoku (first solution, limit 1) on `puzzles`, in puzzles per second, tdoku style:
 // a warm-up pass solves every puzzle and checks that the answer verifies and keeps the givens (throws Error

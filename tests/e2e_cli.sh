@@ -161,11 +161,86 @@ expect_rc 2 "generate bad difficulty" -- "$TRM" generate sudoku --difficulty imp
 expect_rc 2 "eval no domain" -- "$TRM" eval
 
 # ---- errors: exit 1, one line naming file and line -------------------------------------------------------------
-expect_error "sudoku 80 cells" -- "$TRM" solve sudoku tests/data/sudoku/bad/count_80.txt -m "$M"
+# expect_skipped NAME -- CMD...: a file with a bad puzzle among good ones: exit 1, the good ones answered on stdout,
+# one `error: FILE:LINE: ... (skipped, ...)` line for the bad one on stderr
+expect_skipped() {
+    local name=$1; shift 2
+    expect_rc 1 "$name" -- "$@"
+    [[ $rc_ok -eq 1 ]] || return 0
+    [[ -s $tmp/out ]] && ok || fail "$name: the other puzzles were not answered"
+    [[ $(grep -c '^error: ' "$tmp/err") -eq 1 ]] || fail "$name: expected one error line, got: $(cat "$tmp/err")"
+    grep -Eq '^error: [^ ]+:[0-9]+(:[0-9]+)?: .*\(skipped, (puzzle|maze) [0-9]+\)$' "$tmp/err" && ok ||
+        fail "$name: not 'error: FILE:LINE: ... (skipped, puzzle N)': $(cat "$tmp/err")"
+}
+expect_skipped "sudoku 80 cells" -- "$TRM" solve sudoku tests/data/sudoku/bad/count_80.txt -m "$M"
 grep -q 'count_80.txt:3: expected 81 cells, found 80' "$tmp/err" && ok || fail "sudoku error text: $(cat "$tmp/err")"
-expect_error "sudoku bad char" -- "$TRM" solve sudoku tests/data/sudoku/bad/bad_char.txt -m "$M"
-expect_error "sudoku bad stdin" -- bash -c "'$TRM' solve sudoku -m '$M' < tests/data/sudoku/bad/count_80.txt"
+expect_skipped "sudoku bad char" -- "$TRM" solve sudoku tests/data/sudoku/bad/bad_char.txt -m "$M"
+expect_skipped "sudoku bad stdin" -- bash -c "'$TRM' solve sudoku -m '$M' < tests/data/sudoku/bad/count_80.txt"
 grep -q '^error: stdin:3: ' "$tmp/err" && ok || fail "stdin errors name stdin: $(cat "$tmp/err")"
+# the JSON form: an error object in place of the refused puzzle, results for the others
+expect_rc 1 "sudoku mixed json" -- "$TRM" solve sudoku tests/data/sudoku/bad/bad_char.txt -m "$M" --format json
+pyjson "assert [(l['type'], l.get('index')) for l in lines if l['type'] != 'step'] == [('result', 0), ('error', 1)], lines
+e = [l for l in lines if l['type'] == 'error'][0]
+assert e['where'].endswith('bad_char.txt:2') and 'unexpected character' in e['message'], e" && ok || fail "mixed json: $(cat "$tmp/out")"
+# a clash on line 2 of 3 (the issue's example): puzzles 1 and 3 answered, in order
+printf '%s\n' 53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79 \
+    55..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79 \
+    53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79 > "$tmp/clash2.txt"
+expect_skipped "sudoku clash on line 2" -- "$TRM" solve sudoku "$tmp/clash2.txt" -m "$M" -q
+[[ $(wc -l < "$tmp/out") -eq 2 ]] && ok || fail "clash on line 2: expected 2 answers, got $(cat "$tmp/out")"
+
+# ---- before solving, the exact checks: no solution, several solutions, no path (then solved, clearly labelled) --
+python3 -c "g=list('.'*81); g[0:8]=list('12345678'); g[44]='9'; print(''.join(g))" > "$tmp/nosol.txt"
+expect_rc 3 "no-solution sudoku" -- "$TRM" solve sudoku "$tmp/nosol.txt" -m "$M" --color never
+grep -q "note: puzzle 1 .*has no solution" "$tmp/err" && ok || fail "no-solution diagnosis: $(cat "$tmp/err")"
+grep -q "NO unsolved" "$tmp/out" && ok || fail "no-solution: the model's answer is not shown as unsolved"
+python3 -c "print('123456789' + '.' * 72)" > "$tmp/several.txt"
+expect_rc 3 "several-solution sudoku" -- "$TRM" solve sudoku "$tmp/several.txt" -m "$M" --format json
+pyjson "r = [l for l in lines if l['type'] == 'result'][0]; assert r['diagnosis'] == 'has several solutions', r" && ok ||
+    fail "several-solutions diagnosis in JSON: $(tail -1 "$tmp/out")"
+printf '#######\n#S#...#\n###.#.#\n#...#G#\n#######\n' > "$tmp/nopath.txt"
+expect_rc 3 "maze without a path" -- "$TRM" solve maze "$tmp/nopath.txt"
+grep -q "has no path from S to G" "$tmp/err" && ok || fail "no-path diagnosis: $(cat "$tmp/err")"
+# a changed given is the first fault named
+grep -q "changed given" tests/data/sudoku/verify.txt && ok || fail "verify golden lost its changed-given line"
+
+# ---- --quiet answers in the input's own format, and they read back ---------------------------------------------
+expect_rc 0 "quiet grid" -- "$TRM" solve sudoku examples/sudoku_grid.txt -q
+[[ $(grep -c '^[1-9]\{9\}$' "$tmp/out") -eq $(( $(grep -c . "$tmp/out") )) ]] && ok || fail "quiet grid: not 9-digit rows: $(cat "$tmp/out")"
+cp "$tmp/out" "$tmp/grid_answers.txt"
+expect_rc 0 "quiet grid reads back" -- "$TRM" solve sudoku "$tmp/grid_answers.txt" -q
+cmp -s "$tmp/out" "$tmp/grid_answers.txt" && ok || fail "quiet grid: answers do not read back as themselves"
+expect_rc 3 "quiet csv" -- "$TRM" solve sudoku examples/sudoku_extreme.csv -q --views 1 -m "$M"
+head -1 "$tmp/out" | grep -qx 'question,answer' && ok || fail "quiet csv: no header: $(head -2 "$tmp/out")"
+grep -q '^unverified: puzzle [0-9]' "$tmp/err" && ok || fail "quiet: unverified answers not named on stderr: $(cat "$tmp/err")"
+{ echo source,question; grep -v "^#" examples/sudoku_easy.txt | sed "s/^/easy,/"; } > "$tmp/easy.csv"
+expect_rc 0 "quiet csv, verified answers" -- "$TRM" solve sudoku "$tmp/easy.csv" -q
+cp "$tmp/out" "$tmp/csv_answers.csv"
+expect_rc 0 "quiet csv reads back (its answer column checked)" -- "$TRM" solve sudoku "$tmp/csv_answers.csv" -q
+cmp -s "$tmp/out" "$tmp/csv_answers.csv" && ok || fail "quiet csv: answers do not read back as themselves"
+expect_rc 0 "quiet line" -- "$TRM" solve sudoku examples/sudoku_easy.txt -q
+[[ $(grep -c '^[1-9]\{81\}$' "$tmp/out") -eq 2 ]] && ok || fail "quiet line: $(cat "$tmp/out")"
+printf '#####\n#S.G#\n#####\n' > "$tmp/dots.txt"
+expect_rc 0 "quiet maze keeps dots" -- "$TRM" solve maze "$tmp/dots.txt" -q
+grep -qx '#SoG#' "$tmp/out" && ok || fail "quiet maze: $(cat "$tmp/out")"
+printf '#######\n#S....#\n#####G#\n#######\n' > "$tmp/dots2.txt"
+expect_rc 0 "quiet maze open cells" -- "$TRM" solve maze "$tmp/dots2.txt" -q --views 1
+grep -q ' ' "$tmp/out" && fail "quiet maze: open cells came back as spaces: $(cat "$tmp/out")" || ok
+
+# ---- the terminal trace fits 80 columns ------------------------------------------------------------------------
+expect_rc 3 "trace at 80 columns" -- env COLUMNS=80 "$TRM" solve sudoku "$tmp/nosol.txt" -m "$M" --trace steps --color never
+awk 'length($0) > 80 { bad = 1 } END { exit bad }' "$tmp/out" && ok || fail "trace wider than 80 columns: $(awk 'length($0) > 80' "$tmp/out" | head -3)"
+grep -q "threshold ->" "$tmp/out" && ok || fail "the trace does not show the halting threshold"
+expect_rc 3 "ASCII under TERM=dumb" -- env TERM=dumb "$TRM" solve sudoku "$tmp/nosol.txt" -m "$M" --trace steps
+LC_ALL=C grep -q '[^ -~]' "$tmp/out" && fail "non-ASCII under TERM=dumb: $(LC_ALL=C grep '[^ -~]' "$tmp/out" | head -2)" || ok
+
+# ---- --html and --submission never replace a file without --force, and fail before solving ---------------------
+echo keep > "$tmp/page.html"
+expect_rc 1 "html refuses an existing file" -- "$TRM" solve sudoku examples/sudoku_easy.txt --html "$tmp/page.html"
+[[ $(cat "$tmp/page.html") == keep && ! -s $tmp/out ]] && ok || fail "html: the page was replaced, or solving ran first"
+expect_rc 0 "html --force" -- "$TRM" solve sudoku examples/sudoku_easy.txt --html "$tmp/page.html" --force
+grep -q "<html" "$tmp/page.html" && ok || fail "html --force: no page written"
+expect_rc 1 "html into a missing folder" -- "$TRM" solve sudoku examples/sudoku_easy.txt --html "$tmp/no/such/page.html"
 expect_error "maze unknown char" -- "$TRM" solve maze tests/data/maze/bad/unknown_char.txt
 expect_error "maze ragged" -- "$TRM" solve maze tests/data/maze/bad/ragged.txt
 expect_error "arc bad json" -- "$TRM" solve arc tests/data/arc/bad_syntax.json
