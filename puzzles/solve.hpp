@@ -49,6 +49,9 @@ struct SolveOptions {
     TraceMode trace = TraceMode::Off;  // Cycles also records every inner H cycle (SessionOptions::trace_cycles)
     int batch = 64;                    // model rows per forward batch (Forward::max_batch must be >= this)
     std::optional<float> halt_threshold;  // HaltMode::Model stops at q_halt > this; unset = the model's
+    // Called once per supervision step of a batch (1-based step, the batch's step limit), before its rows are
+    // judged; it may throw to abandon the batch (a cancelled MCP request). Unset = nothing.
+    std::function<void(int step, int max_steps)> on_step;
 };
 
 // A decoded answer, domain-neutral for traces, rendering and HTML. cells are row-major, rows * cols:
