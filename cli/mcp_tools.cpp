@@ -354,8 +354,10 @@ public:
     // header); empty when there is no model or it cannot be read. For tool descriptions.
     std::optional<Config> config(DomainKind d) {
         {
-            std::lock_guard<std::mutex> l(mu_);
-            if (auto it = loaded_.find(d); it != loaded_.end()) return it->second.model->cfg();
+            // try: a worker may hold the lock for a whole load, and tools/list must not wait for it
+            std::unique_lock<std::mutex> l(mu_, std::try_to_lock);
+            if (l.owns_lock())
+                if (auto it = loaded_.find(d); it != loaded_.end()) return it->second.model->cfg();
         }
         try {
             const std::string path = model_path(d);
