@@ -194,9 +194,8 @@ std::string schema_violation(const json& schema, const json& v, const std::strin
 // ---- requests in flight ----------------------------------------------------------------------------------------
 
 bool ProgressThrottle::admit(double progress, double total, Clock::time_point now) {
-    if (sent_ && progress <= last_) return false;
-    const bool final = total > 0 && progress >= total;
-    if (sent_ && !final && now - last_time_ < interval_) return false;
+    (void)total;
+    if (sent_ && (progress <= last_ || now - last_time_ < interval_)) return false;
     sent_ = true;
     last_ = progress;
     last_time_ = now;
@@ -236,7 +235,7 @@ size_t InFlight::size() const {
 
 void ToolContext::progress(double progress, double total, const std::string& message) {
     check_cancelled();
-    if (token_.is_null() || !notify_ || !throttle_.admit(progress, total)) return;
+    if (token_.is_null() || !notify_ || (total > 0 && progress >= total) || !throttle_.admit(progress, total)) return;
     json params{{"progressToken", token_}, {"progress", progress}};
     if (total > 0) params["total"] = total;
     if (!message.empty()) params["message"] = message;

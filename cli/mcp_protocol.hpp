@@ -88,9 +88,8 @@ constexpr std::chrono::milliseconds kProgressInterval{250};  // notifications/pr
 // request; the server then sends nothing for it. Not a std::exception, so no tool's error handling swallows it.
 struct Cancelled {};
 
-// Decides which progress reports become notifications: the first, then at most one per interval, and the final
-// one (progress >= total) whatever the interval; a report that does not grow progress is dropped (MCP: "progress
-// MUST increase with each notification").
+// Decides which progress reports become notifications: the first, then at most one per interval; a report that
+// does not grow progress is dropped (MCP: "progress MUST increase with each notification").
 class ProgressThrottle {
 public:
     using Clock = std::chrono::steady_clock;
@@ -136,7 +135,9 @@ public:
         if (cancelled()) throw Cancelled{};
     }
     // Throws Cancelled when cancelled; else, when the request carried _meta.progressToken and the throttle admits
-    // it, sends notifications/progress {progressToken, progress, total, message}.
+    // it, sends notifications/progress {progressToken, progress, total, message}. The last report (progress >=
+    // total) is not sent: the reply follows at once, and the TypeScript SDK handles a notification after a reply
+    // in the same read (notifications in a microtask, replies at once), reporting it as for an unknown token.
     void progress(double progress, double total, const std::string& message);
 
 private:

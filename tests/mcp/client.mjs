@@ -256,10 +256,10 @@ await check("tools/list: descriptions state the sizes of the loaded models (read
 
 // A solve that would run for minutes even with the tiny model: test-time adaptation of an unseen ARC task with
 // 2000 steps. Each check cancels it once it has seen what it needs, so nothing waits on a timing.
-function longSolve() {
+function longSolve(args = { adapt_steps: 2000 }) {
     const ac = new AbortController(), progress = [], waiters = [];
     let done = false;
-    const promise = client.callTool({ name: "solve_arc", arguments: { task: ARC_TASK, num_aug: 2, adapt_steps: 2000 } },
+    const promise = client.callTool({ name: "solve_arc", arguments: { task: ARC_TASK, num_aug: 2, ...args } },
                                     undefined, {
         signal: ac.signal, timeout: 600000,
         onprogress: p => { progress.push(p); while (waiters.length && waiters[0].n <= progress.length) waiters.shift().resolve(); },
@@ -294,25 +294,28 @@ await check("progress notifications arrive for a request with a progress token",
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i].progress > seen[i - 1].progress, "progress grows");
     assert.ok(seen.every(p => p.total > p.progress), JSON.stringify(seen));
     assert.match(seen[0].message, /^test-time adaptation: step \d+ of 2000$/);
-    const solving = [];  // no adaptation: the supervision steps are reported
-    const r = await client.callTool({ name: "solve_arc", arguments: { task: ARC_TASK, num_aug: 2, adapt_steps: 0 } },
-                                    undefined, { onprogress: p => solving.push(p) });
-    assert.equal(r.isError, false, text(r));
-    assert.ok(solving.length >= 1);
-    assert.match(solving[0].message, /^solving: supervision step 1 of at most 2$/);
+    // no adaptation, 64 copies x 256 steps: the supervision steps are reported
+    const solving = longSolve({ adapt_steps: 0, num_aug: 64, max_steps: 256, halt: "never" });
+    await solving.progressCount(1);
+    solving.cancel("e2e: done with it");
+    await assert.rejects(solving.promise);
+    assert.match(solving.progress[0].message, /^solving: supervision step 1 of at most 256$/);
 });
 
 await check("a cancelled request is stopped, gets no result (the SDK would report a stray one) and the next request works", async () => {
+    const cancelled = () => (s.stderr().match(/tools\/call solve_arc: cancelled, no reply/g) || []).length;
+    for (let i = 0; i < 100 && s.stderr().split("cancelled by the client").length - 1 > cancelled(); i++)
+        await new Promise(r => setTimeout(r, 100));  // the earlier checks' cancellations have landed
+    const before = cancelled();
     const long = longSolve();
     await long.progressCount(1);
     long.cancel("e2e: cancelled on purpose");
     await assert.rejects(long.promise);
     const r = await client.callTool({ name: "solve_sudoku", arguments: { puzzle: PUZZLE } });
     assert.equal(r.isError, false, text(r));
-    for (let i = 0; i < 100 && (s.stderr().match(/tools\/call solve_arc: cancelled, no reply/g) || []).length < 3; i++)
-        await new Promise(r => setTimeout(r, 100));
+    for (let i = 0; i < 100 && cancelled() < before + 1; i++) await new Promise(r => setTimeout(r, 100));
     assert.match(s.stderr(), /cancelled by the client \(.*e2e: cancelled on purpose/);
-    assert.equal((s.stderr().match(/tools\/call solve_arc: cancelled, no reply/g) || []).length, 3, s.stderr());
+    assert.equal(cancelled(), before + 1, s.stderr());
 });
 
 await check("ten concurrent solve_sudoku calls all finish, each with the answer a lone call gives", async () => {
@@ -353,7 +356,12 @@ await check("solve_maze answers '#S.G#' like `trm solve` (halt auto: verified, o
 });
 
 await check("the server logs to stderr only and the SDK saw no transport error", async () => {
-    assert.deepEqual(s.errors.map(String), []);
+    // The SDK handles notifications in a microtask but replies at once, and forgets a request's progress handler
+    // when it cancels it: a progress notification that was on its way then is reported as for an unknown token
+    // (allowed by the specification's cancellation races). Anything else, e.g. a reply to a cancelled request
+    // ("unknown message ID"), fails.
+    const unexpected = s.errors.map(String).filter(e => !/progress notification for an unknown token/.test(e));
+    assert.deepEqual(unexpected, []);
     assert.match(s.stderr(), /loaded the sudoku model/);
 });
 
