@@ -548,6 +548,15 @@ TEST_CASE("serve: ping answered while a tool runs; cancelled requests get no rep
     json slow = request(1, "tools/call", {{"name", "slow"}, {"arguments", json::object()}});
     slow["params"]["_meta"] = {{"progressToken", "tok"}};
     send(slow);
+    // request 1 has started once its first progress notification is out (the first report is always sent)
+    auto has_progress = [&] {
+        return std::any_of(seen.begin(), seen.end(), [](const json& m) { return m.value("method", "") == "notifications/progress"; });
+    };
+    while (!has_progress()) {
+        const std::string l = out.next();
+        REQUIRE(!l.empty());
+        seen.push_back(json::parse(l));
+    }
     send(request(2, "ping"));
     CHECK(until_id(2)["result"] == json::object());  // answered while request 1 runs
     send(request(1, "tools/call", {{"name", "echo"}, {"arguments", {{"text", "dup"}}}}));
