@@ -4,19 +4,30 @@
 //   {"mcpServers": {"trm": {"command": "trm", "args": ["mcp", "--model-dir", "/path/to/models"]}}}
 //
 // stdout carries protocol messages only: the protocol writes to a private copy of the descriptor and fd 1 is
-// pointed at stderr, so a stray print anywhere cannot corrupt the stream. Logs go to stderr. SIGPIPE is ignored:
-// a client that goes away ends the server with exit code 0.
+// pointed at stderr, so a stray print anywhere cannot corrupt the stream. Logs go to stderr, one line per tool
+// call (id, tool, outcome, seconds). SIGPIPE is ignored: a client that goes away ends the server with exit code 0.
+//
+// Threads: one reader (answers ping, tools/list, verify at once) and --threads workers (default: one per core),
+// each running one request at a time single-threaded inside a ScopedSolo, with OpenBLAS at one thread. Why not
+// one request at a time over all cores (the pool behind parallel_team, serialised by a lock)? TRM's recursion
+// never mixes puzzles, so requests are independent shards of work just as batch rows are: one per core keeps
+// every core busy without a barrier per operation, a long ARC adaptation cannot stall a Sudoku behind it, and
+// cancellation needs nothing from the pool. The cost is a lone request's latency (one core instead of all);
+// measurements are in the commit that made this choice.
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <algorithm>
 #include <fmt/core.h>
+#include <thread>
 #include <unistd.h>
 
 #include "cli/commands.hpp"
 #include "cli/mcp_protocol.hpp"
 #include "cli/mcp_tools.hpp"
 #include "core/error.hpp"
+#include "core/ops.hpp"
 #include "core/parallel.hpp"
 
 namespace trm::cli {
@@ -39,7 +50,8 @@ int run_mcp(const McpCliOptions& o) {
     if (!o.model_dir.empty() && !std::filesystem::is_directory(o.model_dir, ec))
         throw Error(fmt::format("{}: not a directory (--model-dir)", o.model_dir),
                     "pass the directory that holds sudoku.safetensors, maze.safetensors and/or arc.safetensors");
-    if (o.threads > 0) set_threads(o.threads);
+    const int workers = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    set_threads(1);  // workers run solo (ScopedSolo); OpenBLAS, called from every worker, must not start its own
     std::signal(SIGPIPE, SIG_IGN);
     const int proto_out = dup(STDOUT_FILENO);
     if (proto_out < 0) fail("cannot duplicate stdout: {}", std::strerror(errno));
@@ -52,9 +64,15 @@ int run_mcp(const McpCliOptions& o) {
     topt.model_dir = o.model_dir;
     mcp::Server server(mcp::ServerInfo{"trm", TRM_VERSION, "trm: Tiny Recursive Models", kInstructions},
                        mcp::make_trm_tools(topt, log), log);
-    log(fmt::format("serving MCP on stdin/stdout (models: {})",
-                    o.model_dir.empty() ? "default locations" : o.model_dir));
-    const mcp::ServeEnd end = mcp::serve(server, STDIN_FILENO, proto_out);
+    log(fmt::format("serving MCP on stdin/stdout (models: {}; {} worker{})",
+                    o.model_dir.empty() ? "default locations" : o.model_dir, workers, workers == 1 ? "" : "s"));
+    mcp::ServeOptions so;
+    so.workers = workers;
+    so.worker_scope = [](const std::function<void()>& loop) {
+        ScopedSolo solo;  // the model code runs on this thread only: the shared pool is never entered
+        loop();
+    };
+    const mcp::ServeEnd end = mcp::serve(server, STDIN_FILENO, proto_out, so);
     close(proto_out);
     switch (end) {
         case mcp::ServeEnd::InputClosed: log("end of input, exiting"); return kExitOk;
@@ -73,7 +91,8 @@ void register_mcp(CLI::App& app) {
     add_compute_options(sub);
     sub->add_option("--model-dir", o->model_dir,
                     "directory of <domain>.safetensors models (default: the models/ trm solve uses)");
-    sub->add_option("--threads", o->threads, "CPU threads (default: all cores)")->check(CLI::Range(1, 4096));
+    sub->add_option("--threads", o->threads, "requests run at once, one thread each (default: one per core)")
+        ->check(CLI::Range(1, 4096));
     sub->add_flag("-q,--quiet", o->quiet, "no log lines on stderr");
     sub->footer(
         "Register with an MCP client, e.g. Claude Desktop's claude_desktop_config.json:\n"

@@ -3,7 +3,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <thread>
 #include <fmt/format.h>
 #include <new>
 #include <poll.h>
@@ -188,6 +191,57 @@ std::string schema_violation(const json& schema, const json& v, const std::strin
     return "";
 }
 
+// ---- requests in flight ----------------------------------------------------------------------------------------
+
+bool ProgressThrottle::admit(double progress, double total, Clock::time_point now) {
+    (void)total;
+    if (sent_ && (progress <= last_ || now - last_time_ < interval_)) return false;
+    sent_ = true;
+    last_ = progress;
+    last_time_ = now;
+    return true;
+}
+
+std::shared_ptr<RequestState> InFlight::begin(const json& id) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto [it, added] = map_.try_emplace(dump_line(id));
+    if (!added) return nullptr;
+    it->second = std::make_shared<RequestState>();
+    return it->second;
+}
+
+bool InFlight::cancel(const json& id) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = map_.find(dump_line(id));
+    if (it == map_.end()) return false;
+    it->second->cancelled = true;
+    return true;
+}
+
+void InFlight::cancel_all() {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& [_, st] : map_) st->cancelled = true;
+}
+
+void InFlight::end(const json& id) {
+    std::lock_guard<std::mutex> l(mu_);
+    map_.erase(dump_line(id));
+}
+
+size_t InFlight::size() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return map_.size();
+}
+
+void ToolContext::progress(double progress, double total, const std::string& message) {
+    check_cancelled();
+    if (token_.is_null() || !notify_ || (total > 0 && progress >= total) || !throttle_.admit(progress, total)) return;
+    json params{{"progressToken", token_}, {"progress", progress}};
+    if (total > 0) params["total"] = total;
+    if (!message.empty()) params["message"] = message;
+    notify_(json{{"jsonrpc", "2.0"}, {"method", "notifications/progress"}, {"params", std::move(params)}});
+}
+
 // ---- Server ---------------------------------------------------------------------------------------------------
 
 Server::Server(ServerInfo info, std::vector<Tool> tools, LogFn log)
@@ -197,7 +251,12 @@ void Server::log(const std::string& line) const {
     if (log_) log_(line);
 }
 
-std::string Server::handle_line(std::string_view line) {
+std::string Server::protocol_version() const {
+    std::lock_guard<std::mutex> l(version_mu_);
+    return protocol_version_;
+}
+
+std::string Server::handle_line(std::string_view line, const Async* io) {
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) return "";  // blank line: nothing to answer
     try {
         if (json_too_deep(line, kMaxJsonDepth))
@@ -211,7 +270,14 @@ std::string Server::handle_line(std::string_view line) {
             if (what.rfind("parse error", 0) != 0) what = "parse error: " + what;
             return dump_line(error_reply(nullptr, kParseError, what));
         }
-        json reply = handle(msg);
+        if (io && msg.is_array() && !msg.empty()) {  // a batch may hold tool calls: all of it on one worker
+            io->spawn([this, msg = std::move(msg), send = io->send] {
+                json reply = handle(msg);
+                if (!reply.is_null()) send(dump_line(reply));
+            });
+            return "";
+        }
+        json reply = io ? handle_one(msg, io) : handle(msg);
         return reply.is_null() ? std::string() : dump_line(reply);
     } catch (const std::bad_alloc&) {
         return dump_line(error_reply(nullptr, kInternalError, "out of memory"));
@@ -231,7 +297,7 @@ json Server::handle(const json& message) {
     return replies.empty() ? json() : replies;
 }
 
-json Server::handle_one(const json& msg) {
+json Server::handle_one(const json& msg, const Async* io) {
     if (!msg.is_object()) return error_reply(nullptr, kInvalidRequest, "invalid request: expected a JSON object");
     const bool has_id = msg.contains("id");
     const json id = has_id && valid_id(msg["id"]) ? msg["id"] : json();
@@ -252,14 +318,22 @@ json Server::handle_one(const json& msg) {
     const json params = msg.value("params", json::object());
 
     if (!has_id) {  // a notification: act on the ones we know, never answer
-        if (method == "notifications/initialized") log("client initialized");
-        else if (method == "notifications/cancelled") log("client cancelled a request (requests here run to completion)");
-        else if (method.rfind("notifications/", 0) != 0) log("ignoring notification '" + method + "'");
+        if (method == "notifications/initialized") {
+            log("client initialized");
+        } else if (method == "notifications/cancelled") {
+            const json rid = params.is_object() ? params.value("requestId", json()) : json();
+            const std::string reason = params.is_object() && params.value("reason", json()).is_string()
+                                           ? " (" + params["reason"].get<std::string>() + ")" : "";
+            if (in_flight_.cancel(rid)) log(fmt::format("id {}: cancelled by the client{}", short_json(rid), reason));
+            else log(fmt::format("id {}: cancel ignored, no such request in flight", short_json(rid)));
+        } else if (method.rfind("notifications/", 0) != 0) log("ignoring notification '" + method + "'");
         return nullptr;
     }
     try {
         if (!params.is_object()) throw RpcError{kInvalidParams, "invalid params: params must be an object"};
-        return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", dispatch(method, params)}};
+        json result = dispatch(id, method, params, io);
+        if (result.is_null()) return nullptr;  // handed to a worker: it answers
+        return json{{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
     } catch (const RpcError& e) {
         return error_reply(id, e.code, e.message);
     } catch (const std::bad_alloc&) {
@@ -269,19 +343,23 @@ json Server::handle_one(const json& msg) {
     }
 }
 
-json Server::dispatch(const std::string& method, const json& params) {
+json Server::dispatch(const json& id, const std::string& method, const json& params, const Async* io) {
     if (method == "initialize") {
         auto v = params.find("protocolVersion");
         if (v == params.end() || !v->is_string())
             throw RpcError{kInvalidParams, "invalid params: initialize needs params.protocolVersion (a string)"};
-        protocol_version_ = negotiate_protocol_version(*v);
+        const std::string version = negotiate_protocol_version(*v);
+        {
+            std::lock_guard<std::mutex> l(version_mu_);
+            protocol_version_ = version;
+        }
         std::string client = "unknown client";
         if (auto ci = params.find("clientInfo"); ci != params.end() && ci->is_object())
             client = short_json(ci->value("name", json("?"))) + " " + short_json(ci->value("version", json("?")));
-        log(fmt::format("initialize from {}: asked {}, speaking {}", client, short_json(*v), protocol_version_));
+        log(fmt::format("initialize from {}: asked {}, speaking {}", client, short_json(*v), version));
         json server{{"name", info_.name}, {"version", info_.version}};
         if (!info_.title.empty()) server["title"] = info_.title;
-        json r{{"protocolVersion", protocol_version_}, {"capabilities", {{"tools", json::object()}}},
+        json r{{"protocolVersion", version}, {"capabilities", {{"tools", json::object()}}},
                {"serverInfo", server}};
         if (!info_.instructions.empty()) r["instructions"] = info_.instructions;
         return r;
@@ -292,7 +370,7 @@ json Server::dispatch(const std::string& method, const json& params) {
         for (const auto& t : tools_) {
             json j{{"name", t.name}};
             if (!t.title.empty()) j["title"] = t.title;
-            j["description"] = t.description;
+            j["description"] = t.describe ? t.describe() : t.description;
             j["inputSchema"] = t.input_schema;
             if (!t.output_schema.is_null()) j["outputSchema"] = t.output_schema;
             if (!t.annotations.is_null()) j["annotations"] = t.annotations;
@@ -300,11 +378,11 @@ json Server::dispatch(const std::string& method, const json& params) {
         }
         return json{{"tools", std::move(list)}};
     }
-    if (method == "tools/call") return call_tool(params);
+    if (method == "tools/call") return call_tool(id, params, io);
     throw RpcError{kMethodNotFound, fmt::format("method not found: {}", method)};
 }
 
-json Server::call_tool(const json& params) {
+json Server::call_tool(const json& id, const json& params, const Async* io) {
     auto name_it = params.find("name");
     if (name_it == params.end() || !name_it->is_string())
         throw RpcError{kInvalidParams, "invalid params: tools/call needs params.name (a string)"};
@@ -320,11 +398,52 @@ json Server::call_tool(const json& params) {
     if (!args.is_object()) throw RpcError{kInvalidParams, "invalid params: arguments must be an object"};
     if (auto p = schema_violation(tool->input_schema, args); !p.empty())
         throw RpcError{kInvalidParams, fmt::format("invalid arguments for {}: {}", name, p)};
+    if (!io || tool->quick) {
+        ToolContext ctx;
+        return run_tool(id, *tool, args, ctx);
+    }
 
+    // A worker runs it; this thread goes back to reading. The id stays registered until the reply is written, so
+    // a notifications/cancelled that comes meanwhile finds it.
+    std::shared_ptr<RequestState> state = in_flight_.begin(id);
+    if (!state)
+        throw RpcError{kInvalidRequest, fmt::format("invalid request: id {} is already used by a request in flight",
+                                                    short_json(id))};
+    json token;
+    if (auto m = params.find("_meta"); m != params.end() && m->is_object())
+        if (auto t = m->find("progressToken"); t != m->end() && (t->is_string() || t->is_number_integer()))
+            token = *t;
+    io->spawn([this, id, tool, args, state, token, send = io->send] {
+        ToolContext ctx(state, token, [send](const json& n) { send(dump_line(n)); });
+        const auto t0 = std::chrono::steady_clock::now();
+        json reply;
+        try {
+            if (!state->cancelled) reply = json{{"jsonrpc", "2.0"}, {"id", id}, {"result", run_tool(id, *tool, args, ctx)}};
+        } catch (const Cancelled&) {
+        } catch (const std::bad_alloc&) {
+            reply = error_reply(id, kInternalError, "out of memory");
+        } catch (...) {
+            reply = error_reply(id, kInternalError, "internal error");
+        }
+        in_flight_.end(id);  // before the reply: a client may reuse the id as soon as it has its answer
+        if (reply.is_null() || state->cancelled) {  // MCP: no response to a cancelled request
+            log(fmt::format("id {} tools/call {}: cancelled, no reply ({:.2f} s)", short_json(id), tool->name,
+                            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
+            return;
+        }
+        send(dump_line(reply));
+    });
+    return nullptr;
+}
+
+json Server::run_tool(const json& id, const Tool& tool, const json& args, ToolContext& ctx) {
+    const std::string& name = tool.name;
     const auto t0 = std::chrono::steady_clock::now();
     ToolResult r;
     try {
-        r = tool->call(args);
+        r = tool.call(args, ctx);
+    } catch (const Cancelled&) {
+        throw;
     } catch (const Error& e) {
         r = ToolResult{fmt::format("error: {}{}", e.what(), e.hint.empty() ? "" : "\nhint: " + e.hint), json(), true};
     } catch (const std::bad_alloc&) {
@@ -335,7 +454,7 @@ json Server::call_tool(const json& params) {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::string outcome = r.is_error ? r.text : "ok";
     for (char& c : outcome) if (c == '\n') c = ' ';
-    log(fmt::format("tools/call {}: {} ({:.2f} s)", name, outcome, s));
+    log(fmt::format("id {} tools/call {}: {} ({:.2f} s)", short_json(id), name, outcome, s));
     json result{{"content", json::array({json{{"type", "text"}, {"text", r.text}}})}};
     if (!r.structured.is_null()) result["structuredContent"] = std::move(r.structured);
     result["isError"] = r.is_error;
@@ -403,31 +522,94 @@ bool write_all(int fd, std::string_view s) {
     return true;
 }
 
+// Threads that run jobs in arrival order; finish() runs what is queued, then joins.
+class Workers {
+public:
+    Workers(int n, const std::function<void(const std::function<void()>&)>& scope) {
+        for (int i = 0; i < std::max(1, n); i++)
+            threads_.emplace_back([this, scope] {
+                if (scope) scope([this] { loop(); });
+                else loop();
+            });
+    }
+    ~Workers() { finish(); }
+    void spawn(std::function<void()> job) {
+        {
+            std::lock_guard<std::mutex> l(mu_);
+            jobs_.push_back(std::move(job));
+        }
+        cv_.notify_one();
+    }
+    void finish() {
+        {
+            std::lock_guard<std::mutex> l(mu_);
+            done_ = true;
+        }
+        cv_.notify_all();
+        for (auto& t : threads_)
+            if (t.joinable()) t.join();
+    }
+
+private:
+    void loop() {
+        while (true) {
+            std::function<void()> job;
+            {
+                std::unique_lock<std::mutex> l(mu_);
+                cv_.wait(l, [&] { return done_ || !jobs_.empty(); });
+                if (jobs_.empty()) return;
+                job = std::move(jobs_.front());
+                jobs_.pop_front();
+            }
+            try { job(); } catch (...) {}  // jobs catch their own errors; never let one end the thread
+        }
+    }
+    std::vector<std::thread> threads_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<std::function<void()>> jobs_;
+    bool done_ = false;
+};
+
 }  // namespace
 
-ServeEnd serve(Server& server, int in_fd, int out_fd, size_t max_line_bytes) {
+ServeEnd serve(Server& server, int in_fd, int out_fd, const ServeOptions& opt) {
+    const size_t max_line_bytes = opt.max_line_bytes;
     LineSplitter lines(max_line_bytes);
-    bool out_ok = true;
-    auto send = [&](const std::string& reply) {
-        if (out_ok && !reply.empty()) out_ok = write_all(out_fd, reply + "\n");
+    // One writer at a time, whole lines: replies and progress come from the reader and every worker.
+    std::mutex out_mu;
+    std::atomic<bool> out_ok{true};
+    auto send = [&](const std::string& line) {
+        if (line.empty()) return;
+        std::lock_guard<std::mutex> l(out_mu);
+        if (out_ok && !write_all(out_fd, line + "\n")) {
+            out_ok = false;
+            server.in_flight().cancel_all();  // nobody is listening: stop the work
+        }
     };
-    auto on_line = [&](std::string_view l) { send(server.handle_line(l)); };
+    Workers workers(opt.workers, opt.worker_scope);
+    const Server::Async io{[&](std::function<void()> job) { workers.spawn(std::move(job)); }, send};
+    auto on_line = [&](std::string_view l) { send(server.handle_line(l, &io)); };
     auto on_oversized = [&] {
         send(dump_line(error_reply(
             nullptr, kInvalidRequest,
             fmt::format("invalid request: message longer than {} bytes, skipped", max_line_bytes))));
     };
     std::vector<char> buf(size_t(1) << 16);
+    ServeEnd end = ServeEnd::OutputClosed;
     while (out_ok) {
         ssize_t n = ::read(in_fd, buf.data(), buf.size());
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) { wait_for(in_fd, POLLIN); continue; }
-            return ServeEnd::ReadError;
+            end = ServeEnd::ReadError;
+            server.in_flight().cancel_all();
+            break;
         }
         if (n == 0) {
             lines.finish(on_line);
-            return out_ok ? ServeEnd::InputClosed : ServeEnd::OutputClosed;
+            end = ServeEnd::InputClosed;
+            break;
         }
         try {
             lines.feed(std::string_view(buf.data(), size_t(n)), on_line, on_oversized);
@@ -435,7 +617,9 @@ ServeEnd serve(Server& server, int in_fd, int out_fd, size_t max_line_bytes) {
             send(dump_line(error_reply(nullptr, kInternalError, "out of memory")));
         }
     }
-    return ServeEnd::OutputClosed;
+    if (!out_ok) server.in_flight().cancel_all();
+    workers.finish();  // end of input: what was asked is still answered
+    return out_ok ? end : ServeEnd::OutputClosed;
 }
 
 }  // namespace trm::mcp

@@ -29,10 +29,26 @@
 // as text, as MCP asks, so that the calling model can read it and correct itself.
 // Notifications (no id) and responses sent to the server are never answered. A JSON array is a JSON-RPC batch
 // (allowed up to protocol 2025-03-26) and is answered with an array of the replies, or nothing if none.
+//
+// Long work (serve): the reader thread answers everything cheap itself (initialize, ping, tools/list, a `quick`
+// tool such as verify) and hands every other tools/call to a pool of workers, so it keeps reading while models
+// run. Replies go out whole lines under one lock, in the order they finish, not the order requests came.
+//   {"method":"notifications/cancelled","params":{"requestId":3}}
+//       request 3 stops at its next supervision (or adaptation) step and gets NO reply; a request still queued
+//       never starts. An unknown or finished id is ignored.
+//   {"id":5,"method":"tools/call","params":{"name":..,"arguments":..,"_meta":{"progressToken":"p"}}}
+//       the tool reports {"method":"notifications/progress","params":{"progressToken":"p","progress":3,
+//       "total":16,"message":"step 3 of 16"}} at most every kProgressInterval, progress always growing.
+// A batch runs whole on one worker and cannot be cancelled.
 #pragma once
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -64,13 +80,84 @@ struct ToolResult {
     bool is_error = false;
 };
 
+// ---- requests in flight ----------------------------------------------------------------------------------------
+
+constexpr std::chrono::milliseconds kProgressInterval{250};  // notifications/progress at most 4 a second
+
+// Thrown through a tool (and the model code's step callbacks) by ToolContext when the client cancelled the
+// request; the server then sends nothing for it. Not a std::exception, so no tool's error handling swallows it.
+struct Cancelled {};
+
+// Decides which progress reports become notifications: the first, then at most one per interval; a report that
+// does not grow progress is dropped (MCP: "progress MUST increase with each notification").
+class ProgressThrottle {
+public:
+    using Clock = std::chrono::steady_clock;
+    explicit ProgressThrottle(Clock::duration interval = kProgressInterval) : interval_(interval) {}
+    bool admit(double progress, double total, Clock::time_point now = Clock::now());
+
+private:
+    Clock::duration interval_;
+    Clock::time_point last_time_{};
+    double last_ = 0;
+    bool sent_ = false;
+};
+
+struct RequestState {
+    std::atomic<bool> cancelled{false};
+};
+
+// The tools/call requests queued or running, by id (1 and "1" are different ids). Thread-safe.
+class InFlight {
+public:
+    // Registers `id`; null when a request with that id is already in flight (ids must be unique among them).
+    std::shared_ptr<RequestState> begin(const json& id);
+    bool cancel(const json& id);  // marks the request cancelled; false when no such request is in flight
+    void cancel_all();
+    void end(const json& id);
+    size_t size() const;
+
+private:
+    mutable std::mutex mu_;
+    std::map<std::string, std::shared_ptr<RequestState>> map_;
+};
+
+// What a running tool sees of its request. Default: not cancellable, no progress (direct calls, batches).
+class ToolContext {
+public:
+    using NotifyFn = std::function<void(const json& notification)>;
+    ToolContext() = default;
+    ToolContext(std::shared_ptr<const RequestState> state, json progress_token, NotifyFn notify)
+        : state_(std::move(state)), token_(std::move(progress_token)), notify_(std::move(notify)) {}
+
+    bool cancelled() const { return state_ && state_->cancelled.load(std::memory_order_relaxed); }
+    void check_cancelled() const {
+        if (cancelled()) throw Cancelled{};
+    }
+    // Throws Cancelled when cancelled; else, when the request carried _meta.progressToken and the throttle admits
+    // it, sends notifications/progress {progressToken, progress, total, message}. The last report (progress >=
+    // total) is not sent: the reply follows at once, and the TypeScript SDK handles a notification after a reply
+    // in the same read (notifications in a microtask, replies at once), reporting it as for an unknown token.
+    void progress(double progress, double total, const std::string& message);
+
+private:
+    std::shared_ptr<const RequestState> state_;
+    json token_;
+    NotifyFn notify_;
+    ProgressThrottle throttle_;
+};
+
 struct Tool {
     std::string name, title, description;
     json input_schema;   // JSON Schema (type object) of `arguments`; checked with schema_violation before `call`
     json output_schema;  // JSON Schema of structuredContent; null = none
     json annotations;    // MCP ToolAnnotations, e.g. {"readOnlyHint": true}; null = none
-    // Runs the tool. trm::Error (message and hint), std::bad_alloc and other std::exception become isError results.
-    std::function<ToolResult(const json& arguments)> call;
+    // Runs the tool; long work calls ctx.progress (or ctx.check_cancelled) between steps. trm::Error (message and
+    // hint), std::bad_alloc and other std::exception become isError results; Cancelled means no reply.
+    std::function<ToolResult(const json& arguments, ToolContext& ctx)> call;
+    bool quick = false;  // cheap and model-free: serve answers it on the reader thread instead of a worker
+    // Refreshes `description` before tools/list (e.g. from a model file's config); unset = fixed.
+    std::function<std::string()> describe = {};
 };
 
 struct ServerInfo {
@@ -84,26 +171,39 @@ class Server {
 public:
     Server(ServerInfo info, std::vector<Tool> tools, LogFn log = {});
 
-    // One message line (without its '\n') -> the reply line (without '\n'), or "" when nothing is to be sent.
-    // Never throws.
-    std::string handle_line(std::string_view line);
+    // How serve() lets a request outlive handle_line: `spawn` runs a job on a worker, `send` writes one line to the
+    // client (thread-safe, whole lines).
+    struct Async {
+        std::function<void(std::function<void()> job)> spawn;
+        std::function<void(const std::string& line)> send;
+    };
+
+    // One message line (without its '\n') -> the reply line (without '\n'), or "" when nothing is to be sent now.
+    // With `io`, a tools/call of a tool that is not quick and a batch are validated here, run by io->spawn and
+    // answered through io->send later (or never, when cancelled). Never throws.
+    std::string handle_line(std::string_view line, const Async* io = nullptr);
     // One parsed message or batch -> the reply, or null when nothing is to be sent. Never throws.
     json handle(const json& message);
 
     // The version agreed by the last initialize; "" before it.
-    const std::string& protocol_version() const { return protocol_version_; }
+    std::string protocol_version() const;
     const std::vector<Tool>& tools() const { return tools_; }
+    InFlight& in_flight() { return in_flight_; }
 
 private:
-    json handle_one(const json& message);
-    json dispatch(const std::string& method, const json& params);
-    json call_tool(const json& params);
+    json handle_one(const json& message, const Async* io = nullptr);
+    json dispatch(const json& id, const std::string& method, const json& params, const Async* io);
+    json call_tool(const json& id, const json& params, const Async* io);
+    // Runs the tool and builds the tools/call result; logs one line. Lets Cancelled through.
+    json run_tool(const json& id, const Tool& tool, const json& args, ToolContext& ctx);
     void log(const std::string& line) const;
 
     ServerInfo info_;
     std::vector<Tool> tools_;
     LogFn log_;
+    mutable std::mutex version_mu_;  // initialize may come in a batch, on a worker
     std::string protocol_version_;
+    InFlight in_flight_;
 };
 
 // {"jsonrpc":"2.0","id":id,"error":{"code":code,"message":message}}
@@ -143,8 +243,18 @@ enum class ServeEnd {
     ReadError,     // reading the input failed
 };
 
-// Reads messages from in_fd in bounded chunks and writes each reply line to out_fd, until one of ServeEnd.
-// Blocking or non-blocking descriptors both work. Never throws.
-ServeEnd serve(Server& server, int in_fd, int out_fd, size_t max_line_bytes = kMaxLineBytes);
+struct ServeOptions {
+    size_t max_line_bytes = kMaxLineBytes;
+    int workers = 1;                       // threads running tool calls (trm mcp: one per core)
+    // Each worker thread runs its loop as worker_scope(loop), so the caller can wrap it (trm mcp: inside
+    // core/parallel's ScopedSolo); unset = loop().
+    std::function<void(const std::function<void()>& loop)> worker_scope = {};
+};
+
+// Reads messages from in_fd in bounded chunks and writes each reply line to out_fd, until one of ServeEnd, while
+// `workers` threads run tool calls. At end of input the requests still queued or running are finished and
+// answered first; when the client stops reading they are cancelled. Blocking or non-blocking descriptors both
+// work. Never throws.
+ServeEnd serve(Server& server, int in_fd, int out_fd, const ServeOptions& opt = {});
 
 }  // namespace trm::mcp

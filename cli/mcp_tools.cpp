@@ -4,11 +4,16 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <sstream>
 
 #include "cli/models.hpp"
 #include "core/error.hpp"
 #include "core/forward.hpp"
+#include "core/model_io.hpp"
+#include "core/safetensors.hpp"
+#include "puzzles/arc_adapt.hpp"
 #include "puzzles/solve.hpp"
 
 namespace trm::mcp {
@@ -112,9 +117,10 @@ void add_solve_options(json& props) {
     props["max_steps"] = int_schema(1, kMaxStepsCap, "Supervision steps at most (default: the model's halt_max_steps, "
                                                      "16 for the official models).");
     props["halt"] = json{{"type", "string"},
-                         {"enum", {"model", "never", "verified"}},
-                         {"default", "model"},
-                         {"description", "When to stop: 'model' at the first step whose halting head says halt; "
+                         {"enum", {"auto", "model", "never", "verified"}},
+                         {"default", "auto"},
+                         {"description", "When to stop: 'auto' (as `trm solve`: 'verified' for Sudoku and mazes, "
+                                         "'model' for ARC); 'model' at the first step whose halting head says halt; "
                                          "'never' after max_steps; 'verified' at the first draft the checker accepts."}};
     props["trace"] = json{{"type", "string"},
                           {"enum", {"summary", "drafts", "off"}},
@@ -201,6 +207,10 @@ json arc_input_schema() {
                           "puzzle embedding."}}},
         {"num_aug", int_schema(0, kMaxArcAug, "Augmented copies (rotations, reflections, recolourings) voted with the "
                                               "original (default 8).")},
+        {"adapt_steps", int_schema(0, kMaxAdaptSteps,
+                                   "Test-time adaptation for a task the model does not know: sign-SGD steps fitting "
+                                   "its puzzle embedding on the demonstrations before solving (default 100, as `trm "
+                                   "solve`; 0 = none). Slow: report progress with a progressToken.")},
         {"seed", json{{"type", "integer"},
                       {"minimum", 0},
                       {"maximum", 9007199254740991.0},  // 2^53 - 1: exact in every JSON reader
@@ -349,29 +359,52 @@ json verify_output_schema() {
 
 // ---- models ---------------------------------------------------------------------------------------------------
 
+// One model per domain, shared read-only by every request; each request runs it through its own Forward (the
+// inference buffers and packed weights), made on its worker thread and freed with the request.
 struct LoadedModel {
     std::string path;
-    std::unique_ptr<Model> model;
-    std::unique_ptr<Forward> fwd;  // points at *model
+    std::unique_ptr<const Model> model;
 };
 
-// Loads each domain's model on first use and keeps it.
+// Loads each domain's model on first use and keeps it. Thread-safe: requests on several workers may ask at once.
 class ModelCache {
 public:
     ModelCache(std::string dir, LogFn log) : dir_(std::move(dir)), log_(std::move(log)) {}
 
-    LoadedModel& get(DomainKind d) {
+    const LoadedModel& get(DomainKind d) {
+        std::lock_guard<std::mutex> l(mu_);  // a first load holds it: the other requests wait for the same file
         auto it = loaded_.find(d);
         if (it != loaded_.end()) return it->second;
         const std::string path = model_path(d);
-        auto model = std::make_unique<Model>(cli::load_domain_model(path, d));
         LoadedModel lm;
         lm.path = path;
-        lm.fwd = std::make_unique<Forward>(*model, d == DomainKind::Arc ? kArcBatch : 1);
-        lm.model = std::move(model);
+        lm.model = std::make_unique<const Model>(cli::load_domain_model(path, d));
         if (log_) log_(fmt::format("loaded the {} model {} ({:.1f} MiB of weights)", domain_name(d), path,
                                    double(lm.model->arena.size()) * 4 / (1 << 20)));
-        return loaded_.emplace(d, std::move(lm)).first->second;
+        return loaded_.emplace(d, std::move(lm)).first->second;  // std::map: the reference outlives later inserts
+    }
+
+    // The config of the domain's model without loading its weights (the loaded one, else the safetensors
+    // header); empty when there is no model or it cannot be read. For tool descriptions.
+    std::optional<Config> config(DomainKind d) {
+        {
+            // try: a worker may hold the lock for a whole load, and tools/list must not wait for it
+            std::unique_lock<std::mutex> l(mu_, std::try_to_lock);
+            if (l.owns_lock())
+                if (auto it = loaded_.find(d); it != loaded_.end()) return it->second.model->cfg();
+        }
+        try {
+            const std::string path = model_path(d);
+            if (detect_model_format(path) != ModelFormat::Safetensors) return std::nullopt;
+            const auto meta = read_safetensors_metadata(path);
+            auto it = meta.find("trm_config");
+            if (it == meta.end()) return std::nullopt;
+            Config c = config_from_json(nlohmann::json::parse(it->second), path);
+            check_model_domain(c, d, path);
+            return c;
+        } catch (...) {
+            return std::nullopt;
+        }
     }
 
 private:
@@ -390,6 +423,7 @@ private:
 
     std::string dir_;
     LogFn log_;
+    std::mutex mu_;
     std::map<DomainKind, LoadedModel> loaded_;
 };
 
@@ -402,10 +436,14 @@ struct RunArgs {
     TraceOut trace = TraceOut::Summary;
 };
 
-RunArgs run_args(const json& a, int batch) {
+RunArgs run_args(const json& a, int batch, DomainKind d) {
     RunArgs r;
     r.so.max_steps = a.value("max_steps", 0);
-    halt_mode_from_name(a.value("halt", std::string("model")), &r.so.halt);
+    std::string halt = a.value("halt", std::string("auto"));
+    // auto, as `trm solve --halt auto` (cli/solve.cpp): where a checker of the rules exists (Sudoku, mazes) stop at
+    // the first draft it accepts, else when the halting head says so (ARC)
+    if (halt == "auto") halt = d == DomainKind::Arc ? "model" : "verified";
+    halt_mode_from_name(halt, &r.so.halt);
     r.so.trace = TraceMode::Steps;  // always recorded: stopped_by and the text need it
     r.so.batch = batch;
     r.so.views = a.value("views", kDefaultViews);
@@ -521,6 +559,19 @@ std::string run_fields(json& out, const SolveOutcome& r, const RunArgs& ra, Doma
     return text;
 }
 
+// Reports each supervision step of a run as progress and stops it when the request was cancelled. ARC runs
+// several batches and may adapt first: `before` steps were reported already, `total` is the whole plan.
+std::function<void(int, int)> step_progress(ToolContext& ctx, int before, int total, const char* what) {
+    return [&ctx, before, total, what, base = 0, last = 0, batch = 1](int step, int max_steps) mutable {
+        if (step <= last) base += last, batch++;  // a new batch started
+        last = step;
+        ctx.progress(before + base + step, total,
+                     batch == 1 ? fmt::format("{}: supervision step {} of at most {}", what, step, max_steps)
+                                : fmt::format("{}: batch {}, supervision step {} of at most {}", what, batch, step,
+                                              max_steps));
+    };
+}
+
 void model_fields(json& out, const LoadedModel& lm, const RunArgs& ra, double seconds) {
     out["model"] = lm.path;
     out["max_steps"] = effective_max_steps(ra.so, *lm.model);
@@ -530,13 +581,16 @@ void model_fields(json& out, const LoadedModel& lm, const RunArgs& ra, double se
 
 constexpr const char* kNotSolvedNote = "The answer fails the check: do not present it as a solution.";
 
-ToolResult solve_sudoku_tool(ModelCache& models, const json& a) {
+ToolResult solve_sudoku_tool(ModelCache& models, const json& a, ToolContext& ctx) {
     SudokuPuzzle p = parse_one_sudoku(a["puzzle"].get_ref<const std::string&>(), "puzzle");
-    LoadedModel& lm = models.get(DomainKind::Sudoku);
-    const RunArgs ra = run_args(a, 1);
+    const LoadedModel& lm = models.get(DomainKind::Sudoku);
+    RunArgs ra = run_args(a, 1, DomainKind::Sudoku);
+    const int steps = effective_max_steps(ra.so, *lm.model);
+    ra.so.on_step = step_progress(ctx, 0, steps, "Sudoku");
     std::vector<SudokuPuzzle> batch;
     batch.push_back(std::move(p));
-    const auto r = std::move(solve_sudoku_batch(*lm.fwd, std::move(batch), 0, ra.so).at(0));
+    Forward fwd(*lm.model, 1);
+    const auto r = std::move(solve_sudoku_batch(fwd, std::move(batch), 0, ra.so).at(0));
     json out{{"answer", sudoku_to_line(r.grid)}, {"verified", r.verified}, {"check", r.check}};
     const std::string run = run_fields(out, r, ra, DomainKind::Sudoku);
     model_fields(out, lm, ra, r.seconds);
@@ -548,13 +602,16 @@ ToolResult solve_sudoku_tool(ModelCache& models, const json& a) {
     return ToolResult{text, std::move(out), false};
 }
 
-ToolResult solve_maze_tool(ModelCache& models, const json& a) {
+ToolResult solve_maze_tool(ModelCache& models, const json& a, ToolContext& ctx) {
     Maze m = parse_one_maze(text_arg(a["maze"], "maze"), "maze");
-    LoadedModel& lm = models.get(DomainKind::Maze);
-    const RunArgs ra = run_args(a, 1);
+    const LoadedModel& lm = models.get(DomainKind::Maze);
+    RunArgs ra = run_args(a, 1, DomainKind::Maze);
+    const int steps = effective_max_steps(ra.so, *lm.model);
+    ra.so.on_step = step_progress(ctx, 0, steps, "maze");
     std::vector<Maze> batch;
     batch.push_back(std::move(m));
-    const auto r = std::move(solve_maze_batch(*lm.fwd, std::move(batch), 0, ra.so).at(0));
+    Forward fwd(*lm.model, 1);
+    const auto r = std::move(solve_maze_batch(fwd, std::move(batch), 0, ra.so).at(0));
     json rows = draft_json(DomainKind::Maze, r.answer);
     json out{{"answer", rows},
              {"verified", r.verified},
@@ -573,18 +630,40 @@ ToolResult solve_maze_tool(ModelCache& models, const json& a) {
     return ToolResult{text, std::move(out), false};
 }
 
-ToolResult solve_arc_tool(ModelCache& models, const json& a) {
+ToolResult solve_arc_tool(ModelCache& models, const json& a, ToolContext& ctx) {
     std::vector<ArcTask> tasks = parse_arc_tasks(a["task"].dump(), "arguments.task", a.value("task_id", std::string("unnamed")));
-    LoadedModel& lm = models.get(DomainKind::Arc);
-    const RunArgs ra = run_args(a, kArcBatch);
+    const LoadedModel& lm = models.get(DomainKind::Arc);
+    RunArgs ra = run_args(a, kArcBatch, DomainKind::Arc);
     ArcSolveOptions ao;
     ao.num_aug = a.value("num_aug", 8);
     ao.seed = a.value("seed", uint64_t(0));
+    const int adapt_steps = a.value("adapt_steps", kDefaultAdaptSteps);
+    const auto t0 = std::chrono::steady_clock::now();
+    // Test-time adaptation as `trm solve` does it (cli/solve.cpp): a copy of the model, private to this request,
+    // with fitted puzzle-embedding rows for the tasks it does not know.
+    std::unique_ptr<const Model> adapted;
+    const int rows = int(tasks.at(0).test.size()) * (ao.num_aug + 1);
+    const int solve_total = (rows + kArcBatch - 1) / kArcBatch * effective_max_steps(ra.so, *lm.model);
+    int adapt_total = 0;
+    if (adapt_steps > 0 && lm.model->cfg().puzzle_emb_ndim > 0) {
+        ArcAdaptOptions ad;
+        ad.num_aug = ao.num_aug;
+        ad.steps = adapt_steps;
+        ad.seed = ao.seed;
+        ad.on_step = [&](int done, int total) {
+            adapt_total = total;
+            ctx.progress(done, total + solve_total,
+                         fmt::format("test-time adaptation: step {} of {}", done, total));
+        };
+        adapted = std::make_unique<const Model>(adapt_arc_tasks(*lm.model, tasks, ad));
+    }
+    const Model& model = adapted ? *adapted : *lm.model;
+    ra.so.on_step = step_progress(ctx, adapt_total, adapt_total + solve_total, "solving");
+    Forward fwd(model, std::min(rows, kArcBatch));
     json results = json::array();
     std::string text;
     bool all = true;
-    const auto t0 = std::chrono::steady_clock::now();
-    solve_arc_tasks(*lm.fwd, tasks, ra.so, ao, [&](ArcSolveResult& r) {
+    solve_arc_tasks(fwd, tasks, ra.so, ao, [&](ArcSolveResult& r) {
         json item{{"test_index", r.test_index}};
         json attempts = json::array();
         for (const auto& g : r.attempts) attempts.push_back(draft_json(DomainKind::Arc, DraftGrid{g.rows, g.cols, g.cells}));
@@ -619,7 +698,7 @@ ToolResult solve_arc_tool(ModelCache& models, const json& a) {
     return ToolResult{text, std::move(out), false};
 }
 
-ToolResult verify_tool(const json& a) {
+ToolResult verify_tool(const json& a, ToolContext&) {
     const std::string domain = a["domain"].get<std::string>();
     const std::string puzzle = text_arg(a["puzzle"], "puzzle"), answer = text_arg(a["answer"], "answer");
     json out{{"domain", domain}};
@@ -656,6 +735,34 @@ json read_only() {
     return json{{"readOnlyHint", true}, {"destructiveHint", false}, {"idempotentHint", true}, {"openWorldHint", false}};
 }
 
+// What the domain's model accepts, read from the model file (its config), for the tool's description.
+std::string model_sentence(ModelCache& models, DomainKind d) {
+    const std::optional<Config> c = models.config(d);
+    if (!c) return fmt::format(" No {} model is available yet: calls fail with a hint until one is installed.",
+                               domain_name(d));
+    const std::string steps = fmt::format("at most {} supervision steps by default", c->halt_max_steps);
+    switch (d) {
+        case DomainKind::Sudoku: return fmt::format(" The loaded model takes 9x9 Sudoku; {}.", steps);
+        case DomainKind::Maze: {
+            const int n = model_grid_side(*c);
+            return fmt::format(" The loaded model takes mazes up to {}x{} cells; {}.", n, n, steps);
+        }
+        case DomainKind::Arc: {
+            const int n = model_grid_side(*c);
+            return fmt::format(" The loaded model takes grids up to {}x{}; {}; {}.", n, n, steps,
+                               c->puzzle_emb_ndim > 0 ? "unseen tasks can be adapted to (adapt_steps)"
+                                                      : "it has no puzzle embeddings, so adapt_steps does nothing");
+        }
+    }
+    return "";
+}
+
+// The tool's description plus what its model accepts, re-read at every tools/list (models may be installed or
+// replaced while the server runs; reading a config is a header read, not a weight load).
+void describe_with_model(Tool& t, const std::shared_ptr<ModelCache>& models, DomainKind d) {
+    t.describe = [base = t.description, models, d] { return base + model_sentence(*models, d); };
+}
+
 }  // namespace
 
 std::vector<Tool> make_trm_tools(const ToolsOptions& opt, LogFn log) {
@@ -667,14 +774,16 @@ std::vector<Tool> make_trm_tools(const ToolsOptions& opt, LogFn log) {
         "answer, whether it verified (complete, givens kept, no clash), the supervision steps used, the model's "
         "halting confidence and a per-step trace. Only a verified answer is a solution.",
         sudoku_input_schema(), sudoku_output_schema(), read_only(),
-        [models](const json& a) { return solve_sudoku_tool(*models, a); }});
+        [models](const json& a, ToolContext& ctx) { return solve_sudoku_tool(*models, a, ctx); }});
+    describe_with_model(tools.back(), models, DomainKind::Sudoku);
     tools.push_back(Tool{
         "solve_maze", "Find a shortest path through a maze",
         "Marks a path from S to G with 'o' using trm's maze model and checks that it is a shortest path. Returns the "
         "marked maze, whether it verified, the verdict (optimal / valid but longer / broken), the steps used, the "
         "halting confidence and a per-step trace.",
         maze_input_schema(), maze_output_schema(), read_only(),
-        [models](const json& a) { return solve_maze_tool(*models, a); }});
+        [models](const json& a, ToolContext& ctx) { return solve_maze_tool(*models, a, ctx); }});
+    describe_with_model(tools.back(), models, DomainKind::Maze);
     tools.push_back(Tool{
         "solve_arc", "Predict the test outputs of an ARC-AGI task",
         "Runs trm's ARC model on every test input of an ARC task (with augmented copies voting) and returns up to "
@@ -682,13 +791,15 @@ std::vector<Tool> make_trm_tools(const ToolsOptions& opt, LogFn log) {
         "verified only when the task gives the test output; otherwise the check says whether the attempt's shape "
         "and colours are consistent with the demonstrations.",
         arc_input_schema(), arc_output_schema(), read_only(),
-        [models](const json& a) { return solve_arc_tool(*models, a); }});
+        [models](const json& a, ToolContext& ctx) { return solve_arc_tool(*models, a, ctx); }});
+    describe_with_model(tools.back(), models, DomainKind::Arc);
     tools.push_back(Tool{
         "verify", "Check a proposed Sudoku or maze answer",
         "Checks a proposed answer without running a model. Sudoku: complete, keeps the givens, no digit twice in a "
         "row, column or box. Maze: the 'o' cells form one path from S to G through open cells, and it is a "
         "shortest one. Returns verified and the problems found.",
-        verify_input_schema(), verify_output_schema(), read_only(), [](const json& a) { return verify_tool(a); }});
+        verify_input_schema(), verify_output_schema(), read_only(),
+        [](const json& a, ToolContext& ctx) { return verify_tool(a, ctx); }, /*quick=*/true});
     return tools;
 }
 

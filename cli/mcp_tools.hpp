@@ -2,7 +2,11 @@
 //
 //   solve_sudoku {puzzle, max_steps?, halt?, trace?, views?}  one Sudoku with the Sudoku model
 //   solve_maze   {maze, max_steps?, halt?, trace?, views?}    one maze with the maze model
-//   solve_arc    {task, task_id?, num_aug?, seed?, ...}      every test input of one ARC task with the ARC model
+//   solve_arc    {task, task_id?, num_aug?, adapt_steps?, seed?, ...}
+//                                                            every test input of one ARC task with the ARC model
+//
+// halt defaults to auto, as `trm solve`: verified for Sudoku and mazes, model for ARC. Solves report progress per
+// supervision step (and adaptation step) and stop there when cancelled (ToolContext).
 //   verify       {domain, puzzle, answer}                    checks a proposed answer, no model involved
 //
 // A solve result says what the model answered, whether the domain checker accepts it (`verified`; see
@@ -25,14 +29,17 @@ constexpr int kMaxStepsCap = 256;    // max_steps above this is refused (bounded
 constexpr int kArcBatch = 16;        // rows per forward batch of the ARC model
 constexpr int kMaxArcAug = 64;       // num_aug cap
 constexpr int kMaxMcpViews = 64;     // views cap (bounded time per call)
+constexpr int kMaxAdaptSteps = 2000;     // adapt_steps cap; 100 took 60-100 s with the official ARC model on 2 cores
+constexpr int kDefaultAdaptSteps = 100;  // as `trm solve --adapt-steps`
 
 struct ToolsOptions {
     std::string model_dir;  // models are <model_dir>/<domain>.safetensors; "" = the default lookup (cli/models.hpp)
 };
 
-// The four tools. Models load on the first call that needs them and stay loaded (with their inference buffers)
-// for as long as any returned tool lives; a load that fails is retried on the next call. `log` gets one line per
-// model load.
+// The four tools. Models load on the first call that needs them and stay loaded, shared read-only, for as long
+// as any returned tool lives; each call makes its own inference buffers, so calls may run on several threads at
+// once (each inside a core/parallel ScopedSolo). A load that fails is retried on the next call. `log` gets one
+// line per model load.
 std::vector<Tool> make_trm_tools(const ToolsOptions& opt, LogFn log = {});
 
 // ---- argument readers (exposed for tests) ---------------------------------------------------------------------

@@ -90,8 +90,12 @@ Pool& pool() {
     return p;
 }
 int g_threads = 0;
+thread_local bool t_solo = false;
 
 }  // namespace
+
+ScopedSolo::ScopedSolo() : prev_(t_solo) { t_solo = true; }
+ScopedSolo::~ScopedSolo() { t_solo = prev_; }
 
 void set_threads(int n) {
     if (n <= 0) n = int(std::max(1u, std::thread::hardware_concurrency()));
@@ -101,6 +105,7 @@ void set_threads(int n) {
 }
 
 int num_threads() {
+    if (t_solo) return 1;
     if (g_threads == 0) set_threads(0);
     return g_threads;
 }

@@ -15,7 +15,22 @@ namespace trm {
 
 // Threads used from now on (0 = hardware concurrency). Also sets OpenBLAS's thread count.
 void set_threads(int n);
-int num_threads();
+int num_threads();  // 1 on a thread inside a ScopedSolo
+
+// While one lives, the calling thread counts as the only thread: num_threads() is 1 there, so parallel_shards and
+// parallel_team run everything on it and never touch the shared pool. The pool is one global team and not
+// re-entrant, so this is how several threads run models at once (`trm mcp` runs one request per worker thread).
+// OpenBLAS's thread count is process-wide and not changed here: such callers call set_threads(1) first.
+class ScopedSolo {
+public:
+    ScopedSolo();
+    ~ScopedSolo();
+    ScopedSolo(const ScopedSolo&) = delete;
+    ScopedSolo& operator=(const ScopedSolo&) = delete;
+
+private:
+    bool prev_;
+};
 
 // Calls fn(b0, b1, shard) for contiguous row ranges covering [0, B), in parallel when B >= 2 and threads > 1.
 // shard < num_threads(); each shard index is used by exactly one call.

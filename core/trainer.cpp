@@ -225,6 +225,7 @@ double adapt_puzzle_embeddings(Model& m, DataSource& data, const AdaptOptions& o
         sign_sgd_rows(m.ptr("inner.puzzle_emb.weights"), ts.dpuzzle_local.data(), ts.ids.data(), o.batch,
                       c.puzzle_emb_ndim, o.lr, o.weight_decay);
         if (step >= o.steps - 10) { tail += sm.lm_loss / o.batch; tail_n++; }
+        if (o.on_step) o.on_step(step + 1);
     }
     return tail_n ? tail / tail_n : 0.0;
 }

@@ -1,6 +1,7 @@
 // Training loop (official pretrain.py + ACTLossHead): deep supervision over a carried batch, AdamATan2 with
 // cosine schedule, sign-SGD puzzle embeddings, EMA weights; resumable from a training-state file.
 #pragma once
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -73,6 +74,7 @@ struct AdaptOptions {
     double lr = 1e-2;        // sign-SGD step
     double weight_decay = 0.1;
     uint64_t seed = 0;
+    std::function<void(int step)> on_step;  // after each optimizer step (1-based); may throw to stop adapting
 };
 double adapt_puzzle_embeddings(Model& m, DataSource& data, const AdaptOptions& o);
 

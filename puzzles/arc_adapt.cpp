@@ -76,6 +76,8 @@ Model adapt_arc_tasks(const Model& m, const std::vector<ArcTask>& tasks, const A
         ao.batch = o.batch;
         ao.lr = o.lr;
         ao.seed = o.seed;
+        const int before = int(&pl - plans.data()) * o.steps, total = int(plans.size()) * o.steps;
+        if (o.on_step) ao.on_step = [&, before, total](int step) { o.on_step(before + step, total); };
         const double loss = adapt_puzzle_embeddings(out, src, ao);
         if (report) report->push_back({pl.task->id, int(pl.augs.size()), int(pl.task->train.size() * pl.augs.size()), loss});
     }

@@ -7,6 +7,7 @@
 // deep supervision and ACT carry. solve_arc_tasks then finds the task's copies in the model's identifier table
 // and votes over them like for a task seen in training.
 #pragma once
+#include <functional>
 #include <vector>
 
 #include "core/trainer.hpp"
@@ -20,6 +21,8 @@ struct ArcAdaptOptions {
     int batch = 16;      // demonstration rows in flight
     double lr = 1e-2;    // sign-SGD step (official puzzle_emb_lr for ARC)
     uint64_t seed = 0;
+    // After each optimizer step: steps done and planned over all unseen tasks; may throw to stop adapting.
+    std::function<void(int done, int total)> on_step;
 };
 
 struct ArcAdaptReport {

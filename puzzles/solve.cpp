@@ -229,7 +229,10 @@ std::vector<RowRun> run_rows(Forward& fwd, const std::vector<int32_t>& tokens, c
     so.max_steps = opt.max_steps;
     so.trace_cycles = opt.trace == TraceMode::Cycles;
     so.halt_threshold = opt.halt_threshold;
+    const int max_steps = opt.max_steps > 0 ? opt.max_steps : c.halt_max_steps;
+    int reported = 0;  // last step given to opt.on_step: the callback runs once per step, not once per row
     run_session(fwd, tokens.data(), ids.data(), B, so, [&](const StepInfo& in) -> bool {
+        if (opt.on_step && in.cycle < 0 && in.step > reported) opt.on_step(reported = in.step, max_steps);
         RowRun& r = runs[size_t(in.row)];
         const bool trace = traced[size_t(in.row)] != 0;
         if (in.cycle >= 0 && !trace) return false;

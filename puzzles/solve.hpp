@@ -62,6 +62,9 @@ struct SolveOptions {
     int batch = 64;                    // model rows per forward batch (Forward::max_batch must be >= this)
     std::optional<float> halt_threshold;  // HaltMode::Model stops at q_halt > this; unset = the model's
     int views = 1;                     // Sudoku/maze: views per puzzle at most (1 = as given only; mazes: <= 8)
+    // Called once per supervision step of a batch (1-based step, the batch's step limit), before its rows are
+    // judged; it may throw to abandon the batch (a cancelled MCP request). Unset = nothing.
+    std::function<void(int step, int max_steps)> on_step;
 };
 
 // A decoded answer, domain-neutral for traces, rendering and HTML. cells are row-major, rows * cols:

@@ -12,6 +12,8 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <fstream>
+#include <set>
+#include <thread>
 
 #include "core/model_io.hpp"
 
@@ -53,7 +55,7 @@ Tool echo_tool() {
                      {"required", {"text"}},
                      {"additionalProperties", false}},
                 json(), json(),
-                [](const json& a) {
+                [](const json& a, ToolContext&) {
                     if (a["text"] == "fail") fail("echo: asked to fail");
                     if (a["text"] == "throw") throw std::runtime_error("boom");
                     return ToolResult{a["text"].get<std::string>(), json{{"text", a["text"]}}, false};
@@ -269,7 +271,7 @@ TEST_CASE("serve: reads lines from a descriptor, answers each, survives garbage 
     int in = open(in_path.c_str(), O_RDONLY), out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     REQUIRE(in >= 0);
     REQUIRE(out >= 0);
-    CHECK(serve(s, in, out, 256) == ServeEnd::InputClosed);
+    CHECK(serve(s, in, out, ServeOptions{256}) == ServeEnd::InputClosed);
     close(in);
     close(out);
     std::ifstream f(out_path);
@@ -429,4 +431,199 @@ TEST_CASE("solve tools with zero-weight models; a missing model is a tool error 
     CHECK(text.find("no arc model in " + dir) != std::string::npos);
     CHECK(text.find("hint: train one with `trm train arc") != std::string::npos);
     fs::remove_all(dir);
+}
+
+// ---- requests in flight: cancellation, progress, the reader answering while tools run -----------------------
+
+TEST_CASE("ProgressThrottle: the first report, then one per interval, never backwards") {
+    using namespace std::chrono_literals;
+    ProgressThrottle t(250ms);
+    const auto t0 = ProgressThrottle::Clock::time_point{} + 1h;
+    CHECK(t.admit(1, 10, t0));
+    CHECK_FALSE(t.admit(2, 10, t0 + 100ms));  // too soon
+    CHECK_FALSE(t.admit(3, 10, t0 + 249ms));
+    CHECK(t.admit(4, 10, t0 + 250ms));
+    CHECK_FALSE(t.admit(4, 10, t0 + 900ms));  // progress did not grow
+    CHECK_FALSE(t.admit(3, 10, t0 + 900ms));
+    CHECK_FALSE(t.admit(9, 10, t0 + 260ms));
+    CHECK(t.admit(9, 10, t0 + 500ms));
+}
+
+TEST_CASE("InFlight: ids are unique while in flight, cancel marks, end forgets") {
+    InFlight f;
+    auto a = f.begin(1);
+    REQUIRE(a);
+    CHECK_FALSE(f.begin(1));       // same id while in flight
+    auto b = f.begin("1");         // a string id is another id
+    REQUIRE(b);
+    CHECK(f.size() == 2);
+    CHECK_FALSE(f.cancel(2));      // unknown
+    CHECK(f.cancel(1));
+    CHECK(a->cancelled);
+    CHECK_FALSE(b->cancelled);
+    f.end(1);
+    CHECK_FALSE(f.cancel(1));      // finished: a late cancel is ignored
+    CHECK(f.begin(1));             // and the id may be used again
+    f.cancel_all();
+    CHECK(b->cancelled);
+}
+
+TEST_CASE("ToolContext: progress only with a token, throttled, and cancellation throws") {
+    auto st = std::make_shared<RequestState>();
+    std::vector<json> sent;
+    ToolContext ctx(st, "tok", [&](const json& n) { sent.push_back(n); });
+    ctx.progress(1, 16, "step 1 of 16");
+    ctx.progress(2, 16, "step 2 of 16");  // within the interval: dropped
+    std::this_thread::sleep_for(kProgressInterval);
+    ctx.progress(16, 16, "done");         // the last report: the reply says it
+    ctx.progress(15, 0, "x");             // total unknown
+    REQUIRE(sent.size() == 2);
+    CHECK(sent[0]["method"] == "notifications/progress");
+    CHECK(sent[0]["params"]["progressToken"] == "tok");
+    CHECK(sent[0]["params"]["progress"] == 1);
+    CHECK(sent[0]["params"]["total"] == 16);
+    CHECK(sent[0]["params"]["message"] == "step 1 of 16");
+    CHECK(sent[1]["params"]["progress"] == 15);
+    CHECK_FALSE(sent[1]["params"].contains("total"));
+    ToolContext silent(st, json(), [&](const json& n) { sent.push_back(n); });
+    silent.progress(1, 2, "x");
+    CHECK(sent.size() == 2);
+    st->cancelled = true;
+    CHECK_THROWS_AS(ctx.progress(17, 32, "more"), Cancelled);
+    CHECK_THROWS_AS(silent.check_cancelled(), Cancelled);
+    CHECK_NOTHROW(ToolContext().check_cancelled());
+}
+
+namespace {
+
+// Reads '\n'-terminated lines from a descriptor; "" at end of input.
+struct FdLines {
+    int fd;
+    std::string buf = {};
+    std::string next() {
+        while (true) {
+            if (size_t nl = buf.find('\n'); nl != std::string::npos) {
+                std::string l = buf.substr(0, nl);
+                buf.erase(0, nl + 1);
+                return l;
+            }
+            char tmp[4096];
+            ssize_t n = read(fd, tmp, sizeof tmp);
+            if (n <= 0) return "";
+            buf.append(tmp, size_t(n));
+        }
+    }
+};
+
+// A tool that runs until cancelled (reporting progress) or until 30 s pass, when it answers "gave up": a server
+// that cannot answer while it runs then fails the ordering checks below instead of hanging.
+Tool slow_tool(std::atomic<int>& runs) {
+    return Tool{"slow", "Slow", "runs until cancelled", json{{"type", "object"}}, json(), json(),
+                [&runs](const json&, ToolContext& ctx) {
+                    runs++;
+                    for (int i = 1; i <= 30000; i++) {
+                        ctx.progress(i, 0, fmt::format("tick {}", i));
+                        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                    }
+                    return ToolResult{"gave up", json(), false};
+                }};
+}
+
+}  // namespace
+
+TEST_CASE("serve: ping answered while a tool runs; cancelled requests get no reply and free their worker") {
+    std::signal(SIGPIPE, SIG_IGN);
+    int to_server[2], from_server[2];
+    REQUIRE(pipe(to_server) == 0);
+    REQUIRE(pipe(from_server) == 0);
+    std::atomic<int> runs{0};
+    Server s(ServerInfo{"trm", "0", "", ""}, {echo_tool(), slow_tool(runs)});
+    ServeOptions opt;
+    opt.workers = 1;  // one worker: request 3 can only run once the cancelled request 1 has let go of it
+    ServeEnd end = ServeEnd::ReadError;
+    std::thread server([&] { end = serve(s, to_server[0], from_server[1], opt); });
+    auto send = [&](const json& m) {
+        const std::string l = dump_line(m) + "\n";
+        REQUIRE(write(to_server[1], l.data(), l.size()) == ssize_t(l.size()));
+    };
+    FdLines out{from_server[0]};
+    std::vector<json> seen;
+    auto until_id = [&](const json& id) {
+        while (true) {
+            const std::string l = out.next();
+            REQUIRE(!l.empty());
+            seen.push_back(json::parse(l));
+            if (seen.back().value("id", json()) == id) return seen.back();
+        }
+    };
+
+    json slow = request(1, "tools/call", {{"name", "slow"}, {"arguments", json::object()}});
+    slow["params"]["_meta"] = {{"progressToken", "tok"}};
+    send(slow);
+    // request 1 has started once its first progress notification is out (the first report is always sent)
+    auto has_progress = [&] {
+        return std::any_of(seen.begin(), seen.end(), [](const json& m) { return m.value("method", "") == "notifications/progress"; });
+    };
+    while (!has_progress()) {
+        const std::string l = out.next();
+        REQUIRE(!l.empty());
+        seen.push_back(json::parse(l));
+    }
+    send(request(2, "ping"));
+    CHECK(until_id(2)["result"] == json::object());  // answered while request 1 runs
+    send(request(1, "tools/call", {{"name", "echo"}, {"arguments", {{"text", "dup"}}}}));
+    CHECK(error_code(until_id(1)) == kInvalidRequest);  // id 1 is in flight
+    send(request(4, "tools/call", {{"name", "slow"}, {"arguments", json::object()}}));  // queued behind 1
+    send(json{{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", 4}}}});
+    send(json{{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", 1}, {"reason", "t"}}}});
+    send(json{{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", 99}}}});
+    send(request(3, "tools/call", {{"name", "echo"}, {"arguments", {{"text", "after"}}}}));
+    json r3 = until_id(3);
+    CHECK(r3["result"]["content"][0]["text"] == "after");
+    close(to_server[1]);
+    server.join();
+    close(from_server[1]);  // the server leaves its descriptors open: end of output for the reads below
+    for (std::string l; !(l = out.next()).empty();) seen.push_back(json::parse(l));
+    CHECK(end == ServeEnd::InputClosed);
+    CHECK(runs == 1);  // request 4 was cancelled before it started
+    int progress = 0;
+    for (const auto& m : seen) {
+        CHECK_FALSE((m.value("id", json()) == 4));
+        CHECK_FALSE((m.value("id", json()) == 1 && m.contains("result")));  // no reply for the cancelled request
+        if (m.value("method", "") == "notifications/progress") {
+            CHECK(m["params"]["progressToken"] == "tok");
+            progress++;
+        }
+    }
+    CHECK(progress >= 1);
+    CHECK(s.in_flight().size() == 0);
+    close(to_server[0]);
+    close(from_server[0]);
+}
+
+TEST_CASE("serve: requests still running at end of input are answered before serve returns") {
+    int to_server[2], from_server[2];
+    REQUIRE(pipe(to_server) == 0);
+    REQUIRE(pipe(from_server) == 0);
+    Server s(ServerInfo{"trm", "0", "", ""}, {echo_tool()});
+    std::string in;
+    for (int i = 1; i <= 5; i++)
+        in += dump_line(request(i, "tools/call", {{"name", "echo"}, {"arguments", {{"text", std::to_string(i)}}}})) + "\n";
+    in += "[" + dump_line(request(6, "ping")) + "]\n";  // a batch runs on a worker too
+    REQUIRE(write(to_server[1], in.data(), in.size()) == ssize_t(in.size()));
+    close(to_server[1]);
+    ServeOptions opt;
+    opt.workers = 3;
+    CHECK(serve(s, to_server[0], from_server[1], opt) == ServeEnd::InputClosed);
+    close(from_server[1]);
+    FdLines out{from_server[0]};
+    std::set<int> ids;
+    for (std::string l; !(l = out.next()).empty();) {
+        json m = json::parse(l);
+        if (m.is_array()) ids.insert(m[0]["id"].get<int>());
+        else ids.insert(m["id"].get<int>());
+    }
+    CHECK(ids == std::set<int>{1, 2, 3, 4, 5, 6});
+    close(to_server[0]);
+    close(from_server[0]);
 }

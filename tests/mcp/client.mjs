@@ -1,20 +1,24 @@
 // End-to-end test of `trm mcp` against the official MCP TypeScript SDK client (run by tests/e2e_mcp.sh).
 //
-//   node tests/mcp/client.mjs TRM MODEL_DIR EMPTY_DIR
+//   node tests/mcp/client.mjs TRM MODEL_DIR EMPTY_DIR SHIPPED_MAZE_MODEL
 //
-// MODEL_DIR holds tiny sudoku/maze/arc models, EMPTY_DIR none. Part 1 talks to the server through the SDK's
+// MODEL_DIR holds tiny sudoku/maze/arc models, EMPTY_DIR none; SHIPPED_MAZE_MODEL is models/maze.safetensors
+// (trained), for answering like `trm solve`. Part 1 talks to the server through the SDK's
 // Client + StdioClientTransport (which also validates every structuredContent against the tool's outputSchema);
 // part 2 spawns the server itself and writes raw bytes the SDK would never send. Prints one line per check;
 // exits 1 if any failed.
-import { spawn } from "node:child_process";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, copyFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { McpError, ErrorCode } from "@modelcontextprotocol/sdk/types.js";
 
-const [trm, modelDir, emptyDir] = process.argv.slice(2);
-if (!trm || !modelDir || !emptyDir) {
-    console.error("usage: node client.mjs TRM MODEL_DIR EMPTY_DIR");
+const [trm, modelDir, emptyDir, shippedMaze] = process.argv.slice(2);
+if (!trm || !modelDir || !emptyDir || !shippedMaze) {
+    console.error("usage: node client.mjs TRM MODEL_DIR EMPTY_DIR SHIPPED_MAZE_MODEL");
     process.exit(2);
 }
 
@@ -132,7 +136,9 @@ await check("tools/list: four tools with input and output schemas", async () => 
         assert.equal(t.annotations.readOnlyHint, true, t.name);
     }
     assert.deepEqual(tools[0].inputSchema.required, ["puzzle"]);
-    assert.deepEqual(tools[0].inputSchema.properties.halt.enum, ["model", "never", "verified"]);
+    assert.deepEqual(tools[0].inputSchema.properties.halt.enum, ["auto", "model", "never", "verified"]);
+    assert.equal(tools[0].inputSchema.properties.halt.default, "auto");
+    assert.equal(tools[2].inputSchema.properties.adapt_steps.type, "integer");
     assert.deepEqual(tools[3].inputSchema.properties.domain.enum, ["sudoku", "maze"]);
 });
 
@@ -248,8 +254,120 @@ await check("unreadable puzzles are tool errors (isError) naming the problem", a
     assert.match(text(ragged), /row 1/);
 });
 
+await check("tools/list: descriptions state the sizes of the loaded models (read from the model files)", async () => {
+    assert.match(tools[0].description, /takes 9x9 Sudoku; at most 2 supervision steps/);
+    assert.match(tools[1].description, /mazes up to 11x11 cells/);
+    assert.match(tools[2].description, /grids up to 10x10/);
+});
+
+// A solve that would run for minutes even with the tiny model: test-time adaptation of an unseen ARC task with
+// 2000 steps. Each check cancels it once it has seen what it needs, so nothing waits on a timing.
+function longSolve(args = { adapt_steps: 2000 }) {
+    const ac = new AbortController(), progress = [], waiters = [];
+    let done = false;
+    const promise = client.callTool({ name: "solve_arc", arguments: { task: ARC_TASK, num_aug: 2, ...args } },
+                                    undefined, {
+        signal: ac.signal, timeout: 600000,
+        onprogress: p => { progress.push(p); while (waiters.length && waiters[0].n <= progress.length) waiters.shift().resolve(); },
+    }).finally(() => { done = true; });
+    promise.catch(() => {});
+    return {
+        progress, isDone: () => done, promise,
+        // resolves once n progress notifications arrived (the first one says the request is running)
+        progressCount: n => n <= progress.length ? Promise.resolve() : new Promise(resolve => waiters.push({ n, resolve })),
+        cancel: reason => ac.abort(reason),
+    };
+}
+
+await check("a ping sent while a long solve runs is answered first", async () => {
+    const long = longSolve();
+    await long.progressCount(1);
+    assert.deepEqual(await client.ping(), {});
+    assert.equal(long.isDone(), false, "the ping was answered only after the solve finished");
+    const v = await client.callTool({ name: "verify", arguments: { domain: "sudoku", puzzle: PUZZLE, answer: SOLUTION } });
+    assert.equal(v.structuredContent.verified, true);
+    assert.equal(long.isDone(), false, "verify was answered only after the solve finished");
+    long.cancel("e2e: done with it");
+    await assert.rejects(long.promise);
+});
+
+await check("progress notifications arrive for a request with a progress token", async () => {
+    const long = longSolve();
+    await long.progressCount(3);
+    long.cancel("e2e: done with it");
+    await assert.rejects(long.promise);
+    const seen = long.progress;
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i].progress > seen[i - 1].progress, "progress grows");
+    assert.ok(seen.every(p => p.total > p.progress), JSON.stringify(seen));
+    assert.match(seen[0].message, /^test-time adaptation: step \d+ of 2000$/);
+    // no adaptation, 64 copies x 256 steps: the supervision steps are reported
+    const solving = longSolve({ adapt_steps: 0, num_aug: 64, max_steps: 256, halt: "never" });
+    await solving.progressCount(1);
+    solving.cancel("e2e: done with it");
+    await assert.rejects(solving.promise);
+    assert.match(solving.progress[0].message, /^solving: supervision step 1 of at most 256$/);
+});
+
+await check("a cancelled request is stopped, gets no result (the SDK would report a stray one) and the next request works", async () => {
+    const cancelled = () => (s.stderr().match(/tools\/call solve_arc: cancelled, no reply/g) || []).length;
+    for (let i = 0; i < 100 && s.stderr().split("cancelled by the client").length - 1 > cancelled(); i++)
+        await new Promise(r => setTimeout(r, 100));  // the earlier checks' cancellations have landed
+    const before = cancelled();
+    const long = longSolve();
+    await long.progressCount(1);
+    long.cancel("e2e: cancelled on purpose");
+    await assert.rejects(long.promise);
+    const r = await client.callTool({ name: "solve_sudoku", arguments: { puzzle: PUZZLE } });
+    assert.equal(r.isError, false, text(r));
+    for (let i = 0; i < 100 && cancelled() < before + 1; i++) await new Promise(r => setTimeout(r, 100));
+    assert.match(s.stderr(), /cancelled by the client \(.*e2e: cancelled on purpose/);
+    assert.equal(cancelled(), before + 1, s.stderr());
+});
+
+await check("ten concurrent solve_sudoku calls all finish, each with the answer a lone call gives", async () => {
+    const one = await client.callTool({ name: "solve_sudoku", arguments: { puzzle: PUZZLE, halt: "never" } });
+    const all = await Promise.all(Array.from({ length: 10 }, () =>
+        client.callTool({ name: "solve_sudoku", arguments: { puzzle: PUZZLE, halt: "never" } })));
+    for (const r of all) {
+        assert.equal(r.isError, false, text(r));
+        assert.equal(r.structuredContent.answer, one.structuredContent.answer);
+        assert.equal(r.structuredContent.steps, one.structuredContent.steps);
+    }
+});
+
+// The maze of issue 23: `trm solve` stops at the first verified draft (step 1); MCP used to answer "#GoG#".
+const SG_MAZE = ["#####", "#S.G#", "#####"];
+await check("solve_maze answers '#S.G#' like `trm solve` (halt auto: verified, one step; shipped maze model)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "trm-e2e-maze-"));
+    try {
+        copyFileSync(shippedMaze, join(dir, "maze.safetensors"));
+        const out = execFileSync(trm, ["solve", "maze", "-m", shippedMaze, "--format", "json"],
+                                 { input: SG_MAZE.join("\n") + "\n" });
+        const cli = out.toString().trim().split("\n").map(l => JSON.parse(l)).find(m => m.type === "result");
+        const e = await connect(dir);
+        const r = await e.client.callTool({ name: "solve_maze", arguments: { maze: SG_MAZE } });
+        await e.client.close();
+        assert.equal(r.isError, false, text(r));
+        const sc = r.structuredContent;
+        assert.deepEqual(sc.answer, cli.answer);
+        assert.equal(sc.verified, cli.verified);
+        assert.equal(sc.steps, cli.steps);
+        assert.equal(sc.halt, "verified");
+        assert.equal(sc.verified, true, text(r));
+        assert.equal(sc.steps, 1);
+        assert.deepEqual(sc.answer, ["#####", "#SoG#", "#####"]);
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+});
+
 await check("the server logs to stderr only and the SDK saw no transport error", async () => {
-    assert.deepEqual(s.errors.map(String), []);
+    // The SDK handles notifications in a microtask but replies at once, and forgets a request's progress handler
+    // when it cancels it: a progress notification that was on its way then is reported as for an unknown token
+    // (allowed by the specification's cancellation races). Anything else, e.g. a reply to a cancelled request
+    // ("unknown message ID"), fails.
+    const unexpected = s.errors.map(String).filter(e => !/progress notification for an unknown token/.test(e));
+    assert.deepEqual(unexpected, []);
     assert.match(s.stderr(), /loaded the sudoku model/);
 });
 
