@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/commands.hpp"
+#include "cli/progress.hpp"
 #include "cli/models.hpp"
 #include "core/error.hpp"
 #include "core/parallel.hpp"
@@ -127,21 +128,12 @@ float halt_threshold(const EvalCommon& c, const Model& m) {  // the logit above 
 std::string pct(double x) { return fmt::format("{:.1f}%", 100 * x); }
 std::string ci(const Interval& i) { return fmt::format("95% CI {:.1f}-{:.1f}%", 100 * i.lo, 100 * i.hi); }
 
-void progress(int64_t done, int64_t total) {
-    static const bool tty = isatty(STDERR_FILENO);
-    if (!tty) return;
-    if (total > 0) fmt::print(stderr, "\r{}/{}", done, total);
-    else fmt::print(stderr, "\r{}", done);
-}
-void progress_end() {
-    if (isatty(STDERR_FILENO)) fmt::print(stderr, "\r\x1b[K");
-}
-
 // Runs batches from `next_batch` (empty = done) through `solve`; returns seconds spent solving.
 template <typename Item, typename Result>
 double run_batches(const std::function<std::vector<Item>()>& next_batch,
                    const std::function<std::vector<Result>(std::vector<Item>, size_t)>& solve,
                    const std::function<void(const Result&)>& tally, int64_t total) {
+    Progress progress("evaluating", "puzzles", total);
     double secs = 0;
     size_t index = 0;
     while (true) {
@@ -153,9 +145,8 @@ double run_batches(const std::function<std::vector<Item>()>& next_batch,
             tally(r);
         }
         index += n;
-        progress(int64_t(index), total);
+        progress.update(int64_t(index));
     }
-    progress_end();
     return secs;
 }
 
@@ -220,11 +211,15 @@ int run_eval_sudoku(const SudokuEvalCli& o) {
     const double secs = run_batches<SudokuPuzzle, SudokuSolveResult>(next, solve, [&](const SudokuSolveResult& r) {
         const SudokuGrid& sol = *r.puzzle.solution;
         const bool ok = r.grid == sol;
-        int right = 0;
-        for (int i = 0; i < kSudokuCells; i++) right += r.grid[size_t(i)] == sol[size_t(i)];
+        int right = 0, blank = 0;  // over the cells the model had to fill: the givens are no achievement
+        for (int i = 0; i < kSudokuCells; i++) {
+            if (r.puzzle.cells[size_t(i)] != 0) continue;
+            blank++;
+            right += r.grid[size_t(i)] == sol[size_t(i)];
+        }
         n++;
         exact += ok;
-        cells += right / double(kSudokuCells);
+        cells += blank ? right / double(blank) : 1.0;
         steps += r.steps;
         halt_ok += (r.q_halt > thr) == ok;
         vt.add(r, ok);
@@ -244,7 +239,7 @@ int run_eval_sudoku(const SudokuEvalCli& o) {
     }
     fmt::print("sudoku eval: {} puzzles ({}) · model {} · halt {}\n", n, source, path, o.c.halt);
     fmt::print("  exact accuracy  {:>6}  ({}, {}/{})\n", pct(double(exact) / n), ci(iv), exact, n);
-    fmt::print("  cell accuracy   {:>6}  (all 81 cells)\n", pct(cells / n));
+    fmt::print("  cell accuracy   {:>6}  (the blank cells)\n", pct(cells / n));
     fmt::print("  mean steps      {:>6.2f}  (of {})\n", double(steps) / n, max_steps);
     fmt::print("  halting head    {:>6}  ((q_halt > {:g}) == exactly right, at the halting step)\n",
                pct(double(halt_ok) / n), thr);
@@ -384,6 +379,8 @@ int run_eval_arc(const ArcEvalCli& o) {
         ad.num_aug = o.num_aug;
         ad.steps = o.adapt_steps;
         ad.seed = o.seed;
+        Progress adapting("test-time adaptation", "steps");
+        ad.on_step = [&](int done, int) { adapting.update(done); };
         model = adapt_arc_tasks(model, tasks, ad, &adapted);
         for (auto& a : adapted) adapted_ids.insert(a.task_id);
     }
@@ -402,6 +399,7 @@ int run_eval_arc(const ArcEvalCli& o) {
     };
     std::vector<TaskScore> scores;
     int64_t steps = 0, rows = 0;
+    Progress progress("evaluating", "tasks", int64_t(tasks.size()));
     solve_arc_tasks(fwd, tasks, solve_options(o.c), ao, [&](ArcSolveResult& r) {
         if (scores.empty() || scores.back().id != r.task_id) {
             const bool ad = adapted_ids.count(r.task_id) > 0;
@@ -413,9 +411,9 @@ int run_eval_arc(const ArcEvalCli& o) {
         s.pass2 += r.pass_at_2;
         steps += r.steps;
         rows++;
-        progress(int64_t(scores.size()), int64_t(tasks.size()));
+        progress.update(int64_t(scores.size()));
     });
-    progress_end();
+    progress.done();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     double p1 = 0, p2 = 0, p2_adapted = 0, p2_known = 0;
     int unseen = 0;

@@ -115,7 +115,7 @@ function show() {
     row.appendChild(panel('draft · ' + (t.view > 1 ? 'view ' + t.view + ' · ' : '') + 'step ' + t.step + (t.cycle >= 0 ? ' · cycle ' + (t.cycle + 1) : ''), grid(t.draft, p.input, prev)));
     const c = document.createElement('div'); c.className = 'critique';
     const next = k < n ? p.trace[k].changed : null;
-    c.innerHTML = '<b>DRAFT</b>    ' + t.changed + ' cells changed\n' +
+    c.innerHTML = '<b>DRAFT</b>    ' + t.changed + (t.changed === 1 ? ' cell changed\n' : ' cells changed\n') +
       '<b>CRITIQUE</b> halt <span class="bar"><i style="width:' + pct(t.halt_prob) + '"></i></span> ' + pct(t.halt_prob) +
       (t.model_halts ? ' (model: halt)' : ' (model: continue)') + (t.stopped ? ' → stopped' : '') + '\n' +
       '         <span class="' + (t.verified ? 'ok' : 'bad') + '"></span>\n' +

@@ -1,5 +1,6 @@
 // `trm import CHECKPOINT -o OUT.safetensors`: convert an official step_N checkpoint (torch.save zip) into trm's
 // native safetensors, keeping the official state_dict names so the file also loads into the PyTorch model.
+#include <cmath>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
@@ -25,6 +26,17 @@ static int run_import(const ImportOptions& o) {
     Model m = load_model(o.checkpoint, lo);
     Config c = m.cfg();
     if (!o.domain.empty()) c.domain = o.domain;
+    else if (c.domain.empty()) {
+        // the official datasets' shapes: Sudoku 81 cells of 11 tokens; mazes and ARC on square canvases with
+        // 6 (maze) and 12 (ARC) tokens, as their builders write them
+        const int side = int(std::lround(std::sqrt(double(c.seq_len))));
+        if (c.seq_len == 81 && c.vocab_size == 11) c.domain = "sudoku";
+        else if (side * side == c.seq_len && c.vocab_size == 6) c.domain = "maze";
+        else if (side * side == c.seq_len && c.vocab_size == 12) c.domain = "arc";
+        if (!c.domain.empty())
+            fmt::print(stderr, "domain: {} (from seq_len {} and vocab_size {}; --domain overrides)\n", c.domain,
+                       c.seq_len, c.vocab_size);
+    }
     if (!o.identifiers.empty()) {
         // official identifiers.json: a JSON list, index = puzzle identifier, "<blank>" at 0
         nlohmann::json j;

@@ -18,6 +18,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/html.hpp"
+#include "cli/progress.hpp"
 #include "cli/models.hpp"
 #include "cli/render.hpp"
 #include "core/error.hpp"
@@ -564,6 +565,9 @@ int solve_stream(DomainKind d, const SolveCliOptions& o, Reader& reader, const s
     rep.begin(single, o.max_steps > 0 ? o.max_steps : model.cfg().halt_max_steps, path, model.cfg().halt_threshold);
     const SolveOptions so = solve_options(o, rep.record_mode());
     Forward fwd(model, std::max(1, int(batch.size())));  // the first batch is full unless the input is smaller
+    // a sign of life for long batches whose answers do not scroll by on the same terminal
+    std::optional<Progress> progress;
+    if (!isatty(STDOUT_FILENO)) progress.emplace("solving", fmt::format("{}s", noun));
     size_t index = 0;
     while (!batch.empty() || !bad.empty()) {
         const size_t n = batch.size();
@@ -582,8 +586,10 @@ int solve_stream(DomainKind d, const SolveCliOptions& o, Reader& reader, const s
         errors_before(std::numeric_limits<size_t>::max());
         bad.clear();
         index += n;
+        if (progress) progress->update(int64_t(index));
         fill_batch();
     }
+    if (progress) progress->done();
     std::fflush(stdout);
     return rep.finish(std::chrono::duration<double>(Clock::now() - t0).count());
 }
@@ -602,7 +608,10 @@ int solve_arc_input(const SolveCliOptions& o, PuzzleInput& input) {
         ad.steps = o.adapt_steps;
         ad.seed = o.seed;
         std::vector<ArcAdaptReport> adapted;
+        Progress adapting("test-time adaptation", "steps");
+        ad.on_step = [&](int done, int) { adapting.update(done); };
         model = adapt_arc_tasks(model, tasks, ad, &adapted);
+        adapting.done();
         for (auto& a : adapted)
             fmt::print(stderr, "adapted unseen task {}: {} puzzle-embedding rows fitted on {} demonstrations, loss {:.3f}\n",
                        a.task_id, a.rows, a.demos, a.final_loss);

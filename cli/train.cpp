@@ -39,6 +39,11 @@ static int run_train(TrainCliOptions& o) {
     std::signal(SIGTERM, on_signal);
     const bool tty = isatty(STDERR_FILENO);
     run_training(o.job, o.report_every, [&](const TrainProgress& p) {
+        if (p.evaluating) {
+            if (tty) fmt::print(stderr, "\r\x1b[Kstep {:>6}/{}: evaluating {} held-out puzzles...", p.step, p.total,
+                                p.evaluating);
+            return;
+        }
         std::string line = fmt::format(
             "step {:>6}/{} loss {:.4f} (lm {:.4f} q {:.4f}) train exact {:5.1f}% cells {:5.1f}% q-acc {:5.1f}% "
             "steps {:4.1f} | {:.0f} ex-steps/s lr {:.2e} {:.0f}s",
@@ -49,7 +54,7 @@ static int run_train(TrainCliOptions& o) {
                                 100.0 * p.eval->exact / p.eval->n, 100 * p.eval->cell_acc,
                                 100.0 * p.eval->exact_model_halt / p.eval->n, p.eval->mean_halt_steps);
         if (p.saved) line += " [saved]";
-        fmt::print(stderr, "{}{}", line, tty && !p.eval && !p.saved ? "\r" : "\n");
+        fmt::print(stderr, "{}{}{}", tty ? "\r\x1b[K" : "", line, tty && !p.eval && !p.saved ? "\r" : "\n");
     }, g_stop);
     fmt::print(stderr, "\n{} written to {}\n", g_stop.load() ? "interrupted; state and weights" : "weights", o.job.out);
     return kExitOk;

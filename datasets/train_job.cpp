@@ -200,6 +200,11 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
             p.example_steps_per_s = double(n_int) * B / dt;
             p.lr = t->current_lr();
             p.elapsed_s = elapsed();
+            if (do_eval) {  // minutes for a large held-out set: say so before, not only after
+                TrainProgress before = p;
+                before.evaluating = ev.n;
+                on_progress(before);
+            }
             if (do_eval) p.eval = evaluate(t->export_model(), ev.tokens.data(), ev.labels.data(), ev.ids.data(), ev.n, 64);
             if (do_save || do_eval || out_of_time) { save(); p.saved = true; }
             on_progress(p);

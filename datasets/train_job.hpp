@@ -47,6 +47,7 @@ struct TrainProgress {
     double examples_per_s = 0, example_steps_per_s = 0, lr = 0, elapsed_s = 0;
     std::optional<EvalStats> eval;
     bool saved = false;
+    int evaluating = 0;  // > 0: a held-out evaluation of this many puzzles starts now (the report follows)
 };
 
 // Runs until `steps`, the time limit or `stop` becomes true; saves state and weights before returning.

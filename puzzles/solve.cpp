@@ -2,6 +2,7 @@
 #include "puzzles/sudoku_solver.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <numeric>
 #include <set>
 #include <unordered_map>
+#include <unistd.h>
 
 #include "core/error.hpp"
 #include "core/loss.hpp"
@@ -75,7 +77,8 @@ Interval wilson95(int64_t k, int64_t n) {
     const double den = 1 + z * z / nn;
     const double centre = (p + z * z / (2 * nn)) / den;
     const double half = z * std::sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn)) / den;
-    return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
+    // exactly 0 and 1 at the ends (the formula gives 0.9999999999999998 there)
+    return {k == 0 ? 0.0 : std::max(0.0, centre - half), k == n ? 1.0 : std::min(1.0, centre + half)};
 }
 
 // ---- models ---------------------------------------------------------------------------------------------------
@@ -125,10 +128,29 @@ constexpr size_t kPeekBytes = size_t(1) << 16;
 
 // Serves `prefix` (bytes already read from src) and then the rest of src.
 struct PuzzleInput::Buf : std::streambuf {
-    std::streambuf* src = nullptr;
+    std::streambuf* src = nullptr;  // a file
+    int fd = -1;                    // or stdin, read with read(2): one Ctrl-D at a terminal ends the input
+    bool at_eof = false;            // the end was seen: never read again (a terminal would wait for another Ctrl-D)
     std::string prefix;
     bool peeked = false, prefix_served = false;
     std::vector<char> chunk = std::vector<char>(kPeekBytes);
+
+    // Up to n bytes; 0 at the end of the input. A terminal's read returns a line at a time, so reads are short.
+    size_t read_some(char* p, size_t n) {
+        if (at_eof || n == 0) return 0;
+        if (fd < 0) {
+            const std::streamsize got = src->sgetn(p, std::streamsize(n));
+            if (got <= 0) at_eof = true;
+            return got > 0 ? size_t(got) : 0;
+        }
+        while (true) {
+            const ssize_t got = ::read(fd, p, n);
+            if (got < 0 && errno == EINTR) continue;
+            if (got < 0) fail("stdin: read failed: {}", std::strerror(errno));
+            if (got == 0) at_eof = true;
+            return size_t(got);
+        }
+    }
 
     int_type underflow() override {
         if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
@@ -139,8 +161,8 @@ struct PuzzleInput::Buf : std::streambuf {
                 return traits_type::to_int_type(*gptr());
             }
         }
-        std::streamsize n = src->sgetn(chunk.data(), std::streamsize(chunk.size()));
-        if (n <= 0) return traits_type::eof();
+        const size_t n = read_some(chunk.data(), chunk.size());
+        if (n == 0) return traits_type::eof();
         setg(chunk.data(), chunk.data(), chunk.data() + n);
         return traits_type::to_int_type(*gptr());
     }
@@ -149,7 +171,7 @@ struct PuzzleInput::Buf : std::streambuf {
 PuzzleInput::PuzzleInput(const std::string& path) : buf_(std::make_unique<Buf>()) {
     if (path.empty() || path == "-") {
         name_ = "stdin";
-        buf_->src = std::cin.rdbuf();
+        buf_->fd = STDIN_FILENO;
     } else {
         name_ = path;
         std::error_code ec;
@@ -172,9 +194,9 @@ std::string_view PuzzleInput::peek() {
         b.prefix.resize(kPeekBytes);
         size_t got = 0;
         while (got < kPeekBytes) {
-            std::streamsize n = b.src->sgetn(b.prefix.data() + got, std::streamsize(kPeekBytes - got));
-            if (n <= 0) break;
-            got += size_t(n);
+            const size_t n = b.read_some(b.prefix.data() + got, kPeekBytes - got);
+            if (n == 0) break;
+            got += n;
         }
         b.prefix.resize(got);
     }
