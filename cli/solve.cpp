@@ -386,10 +386,15 @@ private:
     }
 
     // Under TERM=dumb the text stays ASCII: the '·' separators become '-'.
-    std::string tidy(std::string line) const {
+    std::string tidy(const std::string& line) const {
         if (!ascii_) return line;
-        for (size_t p; (p = line.find("·")) != std::string::npos;) line.replace(p, std::string("·").size(), "-");
-        return line;
+        static const std::string dot = "·";
+        std::string out;
+        for (size_t i = 0; i < line.size();) {
+            if (line.compare(i, dot.size(), dot) == 0) out += '-', i += dot.size();
+            else out += line[i++];
+        }
+        return out;
     }
 
     // Trace and answer of one puzzle. `final_grids` replaces the answer grid (ARC: input / attempts / expected).

@@ -54,7 +54,7 @@ void linear_backward(float* dinp, float* dw, const float* dout, const float* inp
 
 // ---- RMSNorm ----
 // official rms_norm: variance = x.square().mean(-1); x * rsqrt(variance + eps), in float32.
-void rmsnorm_forward(float* out, float* inv_rms, const float* inp, int rows, int dim, float eps) {
+TRM_VECTOR_CLONES void rmsnorm_forward(float* out, float* inv_rms, const float* inp, int rows, int dim, float eps) {
     for (int r = 0; r < rows; r++) {
         const float* x = inp + size_t(r) * dim;
         float* y = out + size_t(r) * dim;
@@ -68,7 +68,7 @@ void rmsnorm_forward(float* out, float* inv_rms, const float* inp, int rows, int
     }
 }
 
-void rmsnorm_backward(float* dinp, const float* dout, const float* out, const float* inv_rms, int rows, int dim, bool overwrite) {
+TRM_VECTOR_CLONES void rmsnorm_backward(float* dinp, const float* dout, const float* out, const float* inv_rms, int rows, int dim, bool overwrite) {
     for (int r = 0; r < rows; r++) {
         const float* dy = dout + size_t(r) * dim;
         const float* y = out + size_t(r) * dim;
@@ -94,7 +94,7 @@ static float* thread_scratch(size_t n) {
     return buf.data();
 }
 
-void rmsnorm_cols_forward(float* out, float* inv_rms, const float* inp, int n, int m, float eps, int ld) {
+TRM_VECTOR_CLONES void rmsnorm_cols_forward(float* out, float* inv_rms, const float* inp, int n, int m, float eps, int ld) {
     if (ld == 0) ld = m;
     float* ss = thread_scratch(size_t(m));
     std::fill(ss, ss + m, 0.0f);
@@ -111,7 +111,7 @@ void rmsnorm_cols_forward(float* out, float* inv_rms, const float* inp, int n, i
     if (inv_rms) std::memcpy(inv_rms, ss, size_t(m) * sizeof(float));
 }
 
-void rmsnorm_cols_backward(float* dinp, const float* dout, const float* out, const float* inv_rms, int n, int m, bool overwrite) {
+TRM_VECTOR_CLONES void rmsnorm_cols_backward(float* dinp, const float* dout, const float* out, const float* inv_rms, int n, int m, bool overwrite) {
     float* dot = thread_scratch(size_t(m));
     std::fill(dot, dot + m, 0.0f);
     for (int i = 0; i < n; i++) {
@@ -145,7 +145,7 @@ static inline void swiglu_grad(float g, float u, float dy, float* dg, float* du,
     *y = g * s * u;
 }
 
-void swiglu_forward(float* out, const float* gu, int rows, int I) {
+TRM_VECTOR_CLONES void swiglu_forward(float* out, const float* gu, int rows, int I) {
     for (int r = 0; r < rows; r++) {
         const float* g = gu + size_t(r) * 2 * I;
         const float* u = g + I;
@@ -155,7 +155,7 @@ void swiglu_forward(float* out, const float* gu, int rows, int I) {
     }
 }
 
-void swiglu_backward(float* dgu, const float* dout, const float* gu, int rows, int I, float* act) {
+TRM_VECTOR_CLONES void swiglu_backward(float* dgu, const float* dout, const float* gu, int rows, int I, float* act) {
     for (int r = 0; r < rows; r++) {
         const float* g = gu + size_t(r) * 2 * I;
         const float* u = g + I;
@@ -173,7 +173,7 @@ void swiglu_backward(float* dgu, const float* dout, const float* gu, int rows, i
     }
 }
 
-void swiglu_rows_forward(float* out, const float* gu, int I, int cols) {
+TRM_VECTOR_CLONES void swiglu_rows_forward(float* out, const float* gu, int I, int cols) {
     const size_t n = size_t(I) * cols;
     const float* g = gu;
     const float* u = gu + n;
@@ -181,7 +181,7 @@ void swiglu_rows_forward(float* out, const float* gu, int I, int cols) {
     for (size_t k = 0; k < n; k++) out[k] = silu(g[k]) * u[k];
 }
 
-void swiglu_rows_backward(float* dgu, const float* dout, const float* gu, int I, int cols, float* act) {
+TRM_VECTOR_CLONES void swiglu_rows_backward(float* dgu, const float* dout, const float* gu, int I, int cols, float* act) {
     const size_t n = size_t(I) * cols;
     if (act) {
 #pragma omp simd
@@ -209,7 +209,7 @@ void rope_table(float* cos, float* sin, int L, int hd, float theta) {
 }
 
 // q_embed = q * cos + rotate_half(q) * sin, rotate_half(x) = cat(-x[h:], x[:h])
-void rope_forward(float* qkv, const float* cos, const float* sin, int rows, int L, int H, int hd) {
+TRM_VECTOR_CLONES void rope_forward(float* qkv, const float* cos, const float* sin, int rows, int L, int H, int hd) {
     const int D = H * hd, half = hd / 2;
     float* tmp = thread_scratch(size_t(hd));
     for (int r = 0; r < rows; r++) {
@@ -225,7 +225,7 @@ void rope_forward(float* qkv, const float* cos, const float* sin, int rows, int 
     }
 }
 
-void rope_backward(float* dqkv, const float* cos, const float* sin, int rows, int L, int H, int hd) {
+TRM_VECTOR_CLONES void rope_backward(float* dqkv, const float* cos, const float* sin, int rows, int L, int H, int hd) {
     const int D = H * hd, half = hd / 2;
     float* tmp = thread_scratch(size_t(hd));
     for (int r = 0; r < rows; r++) {
@@ -243,7 +243,7 @@ void rope_backward(float* dqkv, const float* cos, const float* sin, int rows, in
 
 // ---- attention ----
 // Per (b, h): S = q k^T / sqrt(hd) [L, L]; P = softmax(S); out = P v. q, k, v are strided views into qkv.
-void attention_forward(float* att, float* probs, const float* qkv, int B, int L, int H, int hd, bool save_probs) {
+TRM_VECTOR_CLONES void attention_forward(float* att, float* probs, const float* qkv, int B, int L, int H, int hd, bool save_probs) {
     const int D = H * hd, ld = 3 * D;
     const float scale = 1.0f / std::sqrt(float(hd));
     for (int b = 0; b < B; b++)
@@ -269,7 +269,7 @@ void attention_forward(float* att, float* probs, const float* qkv, int B, int L,
         }
 }
 
-void attention_backward(float* dqkv, float* scratch, const float* datt, const float* qkv, const float* probs, int B,
+TRM_VECTOR_CLONES void attention_backward(float* dqkv, float* scratch, const float* datt, const float* qkv, const float* probs, int B,
                         int L, int H, int hd) {
     const int D = H * hd, ld = 3 * D;
     const float scale = 1.0f / std::sqrt(float(hd));
@@ -300,11 +300,11 @@ void attention_backward(float* dqkv, float* scratch, const float* datt, const fl
         }
 }
 
-void add_inplace(float* a, const float* b, size_t n) {
+TRM_VECTOR_CLONES void add_inplace(float* a, const float* b, size_t n) {
 #pragma omp simd
     for (size_t i = 0; i < n; i++) a[i] += b[i];
 }
-void add_into(float* out, const float* a, const float* b, size_t n) {
+TRM_VECTOR_CLONES void add_into(float* out, const float* a, const float* b, size_t n) {
 #pragma omp simd
     for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }

@@ -1,5 +1,7 @@
 #include "core/optimizer.hpp"
 
+#include "core/vecmath.hpp"
+
 #include <cmath>
 #include <map>
 #include <vector>
@@ -13,7 +15,7 @@ double cosine_lr(int64_t step, double base_lr, int64_t warmup, int64_t total, do
     return base_lr * (min_ratio + std::max(0.0, (1.0 - min_ratio) * 0.5 * (1.0 + std::cos(M_PI * progress))));
 }
 
-void adam_atan2_update(float* p, float* m, float* v, const float* g, size_t n, double lr, double wd, double b1,
+TRM_VECTOR_CLONES void adam_atan2_update(float* p, float* m, float* v, const float* g, size_t n, double lr, double wd, double b1,
                        double b2, int64_t t) {
     const float decay = float(1.0 - lr * wd);
     const float step = float(lr / (1.0 - std::pow(b1, double(t))));
@@ -44,7 +46,7 @@ void sign_sgd_rows(float* weights, const float* local_grad, const int32_t* ids, 
     }
 }
 
-void ema_update(float* ema, const float* p, size_t n, double rate) {
+TRM_VECTOR_CLONES void ema_update(float* ema, const float* p, size_t n, double rate) {
     const float r = float(rate), q = float(1.0 - rate);
     for (size_t i = 0; i < n; i++) ema[i] = r * ema[i] + q * p[i];
 }

@@ -10,6 +10,8 @@
 
 #include <csignal>
 #include <doctest/doctest.h>
+
+#include "tests/test_util.hpp"
 #include <fcntl.h>
 #include <fstream>
 #include <set>
@@ -71,22 +73,7 @@ std::string temp_dir(const std::string& tag) {
 
 // A zero-weight model (every answer blank, q_halt 0 so it never halts on its own) saved as <dir>/<domain>.safetensors.
 void save_zero_model(const std::string& dir, const std::string& domain, int seq_len, int vocab) {
-    Config c;
-    c.hidden_size = 16;
-    c.num_heads = 2;
-    c.expansion = 2;
-    c.L_layers = 1;
-    c.H_cycles = 1;
-    c.L_cycles = 1;
-    c.halt_max_steps = 3;
-    c.puzzle_emb_ndim = 0;
-    c.puzzle_emb_len = 0;
-    c.pos_encodings = PosEncoding::None;
-    c.seq_len = seq_len;
-    c.vocab_size = vocab;
-    c.domain = domain;
-    c.validate();
-    save_model(dir + "/" + domain + ".safetensors", Model(c));
+    save_model(dir + "/" + domain + ".safetensors", trm::test::zero_model(seq_len, vocab, domain, 3));
 }
 
 std::string maze_answer_text() {

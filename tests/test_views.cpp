@@ -3,6 +3,8 @@
 // original's solution.
 #include <doctest/doctest.h>
 
+#include "tests/test_util.hpp"
+
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -18,6 +20,7 @@
 #include "puzzles/sudoku_solver.hpp"
 
 using namespace trm;
+using trm::test::zero_model;
 
 namespace {
 
@@ -37,25 +40,6 @@ SudokuGrid grid_of(const std::string& line) {
     return g;
 }
 
-// A zero-weight model: every answer blank, q_halt 0, so nothing verifies and nothing halts before max_steps.
-Model zero_model(int seq_len, int vocab, const char* domain) {
-    Config c;
-    c.hidden_size = 16;
-    c.num_heads = 2;
-    c.expansion = 2;
-    c.L_layers = 1;
-    c.H_cycles = 1;
-    c.L_cycles = 1;
-    c.halt_max_steps = 2;
-    c.puzzle_emb_ndim = 0;
-    c.puzzle_emb_len = 0;
-    c.pos_encodings = PosEncoding::None;
-    c.seq_len = seq_len;
-    c.vocab_size = vocab;
-    c.domain = domain;
-    c.validate();
-    return Model(c);
-}
 
 const char* kHard = "8..........36......7..9.2...5...7.......457.....1...3...1....68..85...1..9....4..";
 
