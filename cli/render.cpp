@@ -6,17 +6,16 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "core/names.hpp"
 #include "puzzles/arc.hpp"
 #include "puzzles/sudoku.hpp"
 
 namespace trm::cli {
 
 bool color_mode_from_name(std::string_view s, ColorMode* out) {
-    if (s == "auto") *out = ColorMode::Auto;
-    else if (s == "always") *out = ColorMode::Always;
-    else if (s == "never") *out = ColorMode::Never;
-    else return false;
-    return true;
+    static constexpr NameTable<ColorMode, 3> kNames{
+        {{ColorMode::Auto, "auto"}, {ColorMode::Always, "always"}, {ColorMode::Never, "never"}}};
+    return from_name(kNames, s, out);
 }
 
 Style make_style(ColorMode m, int fd) {

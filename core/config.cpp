@@ -7,25 +7,21 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/error.hpp"
+#include "core/names.hpp"
 #include "core/file_io.hpp"
 
 namespace trm {
 
 using nlohmann::json;
 
-const char* pos_encoding_name(PosEncoding p) {
-    switch (p) {
-        case PosEncoding::Rope: return "rope";
-        case PosEncoding::Learned: return "learned";
-        case PosEncoding::None: return "none";
-    }
-    return "?";
-}
+constexpr NameTable<PosEncoding, 3> kPosEncodingNames{
+    {{PosEncoding::Rope, "rope"}, {PosEncoding::Learned, "learned"}, {PosEncoding::None, "none"}}};
+
+const char* pos_encoding_name(PosEncoding p) { return name_of(kPosEncodingNames, p); }
 
 static PosEncoding parse_pos(const std::string& s, const std::string& label) {
-    if (s == "rope") return PosEncoding::Rope;
-    if (s == "learned") return PosEncoding::Learned;
-    if (s == "none" || s.empty()) return PosEncoding::None;
+    PosEncoding p = PosEncoding::None;
+    if (s.empty() || from_name(kPosEncodingNames, s, &p)) return p;
     fail("{}: pos_encodings '{}' is not one of rope, learned, none", label, s);
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/gemm.hpp"
+#include "core/names.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -79,20 +80,14 @@ std::atomic<int> g_precision{int(Precision::Fp32)};
 
 }  // namespace
 
-const char* isa_name(Isa isa) {
-    switch (isa) {
-        case Isa::Portable: return "portable";
-        case Isa::Avx2: return "avx2";
-        case Isa::Avx512: return "avx512";
-        case Isa::Avx512Bf16: return "avx512bf16";
-    }
-    return "?";
-}
+constexpr NameTable<Isa, 4> kIsaNames{
+    {{Isa::Portable, "portable"}, {Isa::Avx2, "avx2"}, {Isa::Avx512, "avx512"}, {Isa::Avx512Bf16, "avx512bf16"}}};
+
+const char* isa_name(Isa isa) { return name_of(kIsaNames, isa); }
 
 Isa parse_isa(std::string_view name) {
-    const std::string n = lower(name);
-    for (Isa i : {Isa::Portable, Isa::Avx2, Isa::Avx512, Isa::Avx512Bf16})
-        if (n == isa_name(i)) return i;
+    Isa i = Isa::Portable;
+    if (from_name(kIsaNames, lower(name), &i)) return i;
     fail("unknown instruction set '{}' (expected portable, avx2, avx512 or avx512bf16)", name);
 }
 

@@ -1,20 +1,17 @@
 #include "puzzles/domain.hpp"
 
+#include "core/names.hpp"
+
 namespace trm {
 
-const char* domain_name(DomainKind d) {
-    switch (d) {
-        case DomainKind::Sudoku: return "sudoku";
-        case DomainKind::Maze: return "maze";
-        case DomainKind::Arc: return "arc";
-    }
-    return "?";
+namespace {
+constexpr NameTable<DomainKind, 3> kDomainNames{{{DomainKind::Sudoku, "sudoku"}, {DomainKind::Maze, "maze"},
+                                                 {DomainKind::Arc, "arc"}}};
 }
 
-bool domain_from_name(std::string_view s, DomainKind* out) {
-    for (auto d : all_domains()) if (s == domain_name(d)) { *out = d; return true; }
-    return false;
-}
+const char* domain_name(DomainKind d) { return name_of(kDomainNames, d); }
+
+bool domain_from_name(std::string_view s, DomainKind* out) { return from_name(kDomainNames, s, out); }
 
 std::vector<DomainKind> all_domains() { return {DomainKind::Sudoku, DomainKind::Maze, DomainKind::Arc}; }
 

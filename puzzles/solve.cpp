@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/error.hpp"
+#include "core/names.hpp"
 #include "core/loss.hpp"
 #include "core/session.hpp"
 #include "puzzles/arc_vote.hpp"
@@ -25,35 +26,15 @@ namespace trm {
 
 // ---- names ----------------------------------------------------------------------------------------------------
 
-const char* halt_mode_name(HaltMode h) {
-    switch (h) {
-        case HaltMode::Model: return "model";
-        case HaltMode::Never: return "never";
-        case HaltMode::Verified: return "verified";
-    }
-    return "?";
-}
+constexpr NameTable<HaltMode, 3> kHaltModeNames{
+    {{HaltMode::Model, "model"}, {HaltMode::Never, "never"}, {HaltMode::Verified, "verified"}}};
+constexpr NameTable<TraceMode, 3> kTraceModeNames{
+    {{TraceMode::Off, "off"}, {TraceMode::Steps, "steps"}, {TraceMode::Cycles, "cycles"}}};
 
-bool halt_mode_from_name(std::string_view s, HaltMode* out) {
-    for (auto h : {HaltMode::Model, HaltMode::Never, HaltMode::Verified})
-        if (s == halt_mode_name(h)) { *out = h; return true; }
-    return false;
-}
-
-const char* trace_mode_name(TraceMode t) {
-    switch (t) {
-        case TraceMode::Off: return "off";
-        case TraceMode::Steps: return "steps";
-        case TraceMode::Cycles: return "cycles";
-    }
-    return "?";
-}
-
-bool trace_mode_from_name(std::string_view s, TraceMode* out) {
-    for (auto t : {TraceMode::Off, TraceMode::Steps, TraceMode::Cycles})
-        if (s == trace_mode_name(t)) { *out = t; return true; }
-    return false;
-}
+const char* halt_mode_name(HaltMode h) { return name_of(kHaltModeNames, h); }
+bool halt_mode_from_name(std::string_view s, HaltMode* out) { return from_name(kHaltModeNames, s, out); }
+const char* trace_mode_name(TraceMode t) { return name_of(kTraceModeNames, t); }
+bool trace_mode_from_name(std::string_view s, TraceMode* out) { return from_name(kTraceModeNames, s, out); }
 
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
