@@ -23,11 +23,11 @@ SudokuMix SudokuMix::parse(const std::string& s) {
         if (auto c = part.find(':'); c != std::string::npos) {
             char* end = nullptr;
             w = std::strtod(part.c_str() + c + 1, &end);
-            if (!end || *end || !(w > 0)) fail("--mix: bad weight in '{}' (expected NAME:WEIGHT, weight > 0)", part);
+            if (!end || *end || !(w > 0)) fail("difficulty mix: bad weight in '{}' (expected NAME:WEIGHT, weight > 0)", part);
             part = part.substr(0, c);
         }
         SudokuDifficulty d;
-        if (!sudoku_difficulty_from_name(part, &d)) fail("--mix: unknown difficulty '{}' (easy, medium, hard, extreme)", part);
+        if (!sudoku_difficulty_from_name(part, &d)) fail("difficulty mix: unknown difficulty '{}' (easy, medium, hard, extreme)", part);
         m.parts.push_back({d, w});
         i = j + 1;
     }
@@ -138,7 +138,7 @@ ArcSource::ArcSource(const std::string& train_file, const std::string& eval_file
                      int canvas, int num_aug, uint64_t s)
     : seed(s) {
     std::vector<ArcTask> train = load_arc_tasks(train_file);
-    if (!eval_solutions.empty() && eval_file.empty()) fail("--arc-eval-solutions needs --arc-eval");
+    if (!eval_solutions.empty() && eval_file.empty()) fail("ARC evaluation solutions were given without the evaluation challenges they answer");
     ArcLoadOptions lo;
     lo.solutions_path = eval_solutions;
     std::vector<ArcTask> eval = eval_file.empty() ? std::vector<ArcTask>{} : load_arc_tasks(eval_file, lo);

@@ -32,11 +32,11 @@ void apply_domain(Config& c, DomainKind d, int grid) {
             c.seq_len = kSudokuCells; c.vocab_size = kSudokuVocab; c.token_map = sudoku_token_map();
             break;
         case DomainKind::Maze:
-            if (grid < 5 || grid > 64) fail("--grid {}: maze models need a grid side of 5..64", grid);
+            if (grid < 5 || grid > 64) fail("maze grid side {}: maze models need 5..64", grid);
             c.seq_len = grid * grid; c.vocab_size = kMazeVocab; c.token_map = maze_token_map();
             break;
         case DomainKind::Arc:
-            if (grid < 1 || grid > kArcCanvas) fail("--grid {}: the ARC canvas side must be 1..30", grid);
+            if (grid < 1 || grid > kArcCanvas) fail("ARC canvas side {}: must be 1..30", grid);
             c.seq_len = grid * grid; c.vocab_size = 12;
             c.token_map = {"<pad>", "<eos>", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
             break;
@@ -55,7 +55,8 @@ static std::unique_ptr<DataSource> make_source(const TrainJobOptions& o, int gri
             return std::make_unique<MazeGenSource>(lo, size, std::max(0, o.maze_min_path), grid, seed);
         }
         case DomainKind::Arc:
-            if (o.data_file.empty()) fail("ARC training needs --data CHALLENGES.json (and --arc-eval CHALLENGES.json)");
+            if (o.data_file.empty()) throw Error("ARC training needs a challenges file to train on",
+                                                "pass --data CHALLENGES.json (and --arc-eval CHALLENGES.json)");
             return std::make_unique<ArcSource>(o.data_file, o.arc_eval_file, o.arc_eval_solutions, grid, o.arc_num_aug,
                                                42);
     }
@@ -79,7 +80,7 @@ static Config new_run_config(const TrainJobOptions& o, std::unique_ptr<DataSourc
 }
 
 void export_arc_data(const TrainJobOptions& o, const std::string& path) {
-    if (o.domain != DomainKind::Arc) fail("--export-data: only ARC training data can be exported");
+    if (o.domain != DomainKind::Arc) fail("only ARC training data can be exported, not {}", domain_name(o.domain));
     std::unique_ptr<DataSource> src;
     const Config c = new_run_config(o, src);
     const ArcSplits& s = static_cast<ArcSource&>(*src).splits;
@@ -98,7 +99,7 @@ void export_arc_data(const TrainJobOptions& o, const std::string& path) {
 
 void run_training(const TrainJobOptions& o, int report_every, const std::function<void(const TrainProgress&)>& on_progress,
                   const std::atomic<bool>& stop) {
-    if (o.out.empty()) fail("--out is required");
+    if (o.out.empty()) throw Error("training needs a weights file to write", "pass -o FILE.safetensors");
     const std::string state = o.state.empty() ? o.out + ".state" : o.state;
     // a resumed run writes over its own weights; a new one only over a file it was told it may replace
     check_output_path(o.out, o.resume || o.force, "weights file");

@@ -636,7 +636,7 @@ void solve_arc_tasks(Forward& fwd, const std::vector<ArcTask>& tasks, const Solv
     const int canvas = model_grid_side(c);
     if (canvas > kArcMaxGridSize) fail("model grid {}x{} is larger than ARC's 30x30", canvas, canvas);
     const int batch = std::max(1, std::min(opt.batch, fwd.max_batch));
-    if (aopt.num_aug < 0) fail("--num-aug must be 0 or more");
+    if (aopt.num_aug < 0) fail("the number of augmented copies must be 0 or more, got {}", aopt.num_aug);
 
     // Augmentations the model was trained on, by task id, identity first (official names; index 0 = <blank>).
     std::unordered_map<std::string, std::vector<ArcCopy>> known;
