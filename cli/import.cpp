@@ -1,6 +1,5 @@
 // `trm import CHECKPOINT -o OUT.safetensors`: convert an official step_N checkpoint (torch.save zip) into trm's
 // native safetensors, keeping the official state_dict names so the file also loads into the PyTorch model.
-#include <cmath>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
@@ -8,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/model_io.hpp"
+#include "puzzles/domain.hpp"
 
 namespace trm::cli {
 
@@ -29,7 +29,7 @@ static int run_import(const ImportOptions& o) {
     else if (c.domain.empty()) {
         // the official datasets' shapes: Sudoku 81 cells of 11 tokens; mazes and ARC on square canvases with
         // 6 (maze) and 12 (ARC) tokens, as their builders write them
-        const int side = int(std::lround(std::sqrt(double(c.seq_len))));
+        const int side = square_side(c.seq_len);
         if (c.seq_len == 81 && c.vocab_size == 11) c.domain = "sudoku";
         else if (side * side == c.seq_len && c.vocab_size == 6) c.domain = "maze";
         else if (side * side == c.seq_len && c.vocab_size == 12) c.domain = "arc";

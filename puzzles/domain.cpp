@@ -1,5 +1,7 @@
 #include "puzzles/domain.hpp"
 
+#include <cmath>
+
 #include "core/names.hpp"
 
 namespace trm {
@@ -12,6 +14,12 @@ constexpr NameTable<DomainKind, 3> kDomainNames{{{DomainKind::Sudoku, "sudoku"},
 const char* domain_name(DomainKind d) { return name_of(kDomainNames, d); }
 
 bool domain_from_name(std::string_view s, DomainKind* out) { return from_name(kDomainNames, s, out); }
+
+int square_side(long long n) {
+    if (n <= 0) return 0;
+    const auto r = (long long)std::llround(std::sqrt(double(n)));
+    return r * r == n ? int(r) : 0;
+}
 
 std::vector<DomainKind> all_domains() { return {DomainKind::Sudoku, DomainKind::Maze, DomainKind::Arc}; }
 

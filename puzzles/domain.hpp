@@ -17,4 +17,7 @@ std::vector<DomainKind> all_domains();
 // otherwise Sudoku. Returns false when nothing fits.
 bool detect_domain(std::string_view text, DomainKind* out);
 
+// The side of a square grid of n cells (900 -> 30), or 0 when n is not a positive square.
+int square_side(long long n);
+
 }  // namespace trm

@@ -1,4 +1,5 @@
 #include "puzzles/maze.hpp"
+#include "puzzles/domain.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -115,18 +116,13 @@ void split_csv(const std::string& line, std::vector<std::string>& fields, std::v
     }
 }
 
-int isqrt_exact(size_t n) {
-    auto r = size_t(std::llround(std::sqrt(double(n))));
-    return r * r == n ? int(r) : -1;
-}
-
 }  // namespace
 
 std::vector<std::string> maze_token_map() { return {"<pad>", "#", " ", "S", "G", "o"}; }
 
 int maze_grid_side(int seq_len) {
-    int side = seq_len > 0 ? isqrt_exact(size_t(seq_len)) : -1;
-    if (side < 0) fail("sequence length {} is not a square maze grid", seq_len);
+    const int side = square_side(seq_len);
+    if (side == 0) fail("sequence length {} is not a square maze grid", seq_len);
     return side;
 }
 
@@ -277,8 +273,8 @@ bool MazeReader::next_csv(Maze& out) {
         if (int(fields.size()) != csv_fields_)
             fail("{}:{}: expected {} fields as in the header, found {}", name_, line_no_, csv_fields_, fields.size());
         const std::string& q = fields[csv_question_];
-        int side = q.empty() ? -1 : isqrt_exact(q.size());
-        if (side < 0) fail("{}:{}: question has {} characters, not a square grid", name_, line_no_, q.size());
+        int side = square_side((long long)q.size());
+        if (side == 0) fail("{}:{}: question has {} characters, not a square grid", name_, line_no_, q.size());
         GridBuilder grid;
         for (size_t k = 0; k < q.size(); k++) grid.add(q[k], side, name_, line_no_, columns[csv_question_] + k);
         std::vector<char> question_path = grid.answer;  // the question's own 'o' cells, if any

@@ -64,11 +64,6 @@ Interval wilson95(int64_t k, int64_t n) {
 
 // ---- models ---------------------------------------------------------------------------------------------------
 
-static int square_side(int seq_len) {
-    int s = int(std::lround(std::sqrt(double(seq_len))));
-    return s * s == seq_len ? s : 0;
-}
-
 int model_grid_side(const Config& c) {
     int s = square_side(c.seq_len);
     if (s == 0) fail("model seq_len {} is not a square grid", c.seq_len);
