@@ -1,5 +1,7 @@
 #include "puzzles/domain.hpp"
 
+#include <cstdint>
+
 namespace trm {
 
 const char* domain_name(DomainKind d) {
@@ -19,6 +21,8 @@ bool domain_from_name(std::string_view s, DomainKind* out) {
 std::vector<DomainKind> all_domains() { return {DomainKind::Sudoku, DomainKind::Maze, DomainKind::Arc}; }
 
 bool detect_domain(std::string_view text, DomainKind* out) {
+    // gzip (magic 1f 8b): only ARC JSON is read inflated (PuzzleInput::read_all), as datasets/arc/*.json.gz ship
+    if (text.size() >= 2 && uint8_t(text[0]) == 0x1f && uint8_t(text[1]) == 0x8b) { *out = DomainKind::Arc; return true; }
     size_t i = 0;
     // skip blank space and '#' comment lines that are not maze rows (a maze row is mostly '#')
     while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t')) i++;
