@@ -108,7 +108,7 @@ LIMITS['build/trm eval sudoku --data hard.txt']='--limit 10'
 LIMITS['build/trm train sudoku --mix easy:1,medium:1 --steps 12000 --time-limit 110 -o my.safetensors']='--steps 2 --batch 8 --eval-count 8'
 LIMITS['trm eval sudoku --generate easy --count 1000 --halt verified --threads 1']='--count 20'
 LIMITS['trm eval sudoku --data datasets/sudoku/top1465_17clue.txt --halt verified --threads 1']='--limit 3'
-LIMITS['trm eval sudoku --data datasets/sudoku/forum_hardest_1106.txt --halt verified --threads 1']='--limit 2'
+LIMITS['trm eval sudoku --data datasets/sudoku/forum_hardest_1106.txt --halt verified --threads 1']='--limit 1'
 LIMITS['trm eval maze --generate --count 200 --size 9 --min-path 13 --halt verified --views 8 --threads 1']='--count 20'
 
 # ---- reading the examples -------------------------------------------------------------------------------------
