@@ -105,7 +105,9 @@ void register_bench(CLI::App& app) {
     sub->add_option("--threads", o->threads, "CPU threads (default: all cores)")->check(CLI::Range(1, 4096));
     sub->add_option("--only", o->only, "run only shapes whose name contains this text");
     sub->add_option("--solver", o->solver_files, "benchmark the exact Sudoku solver on these puzzle files");
-    sub->footer("Example: trm bench --train --only 128\n         trm bench --solver datasets/sudoku/forum_hardest_1106.txt");
+    sub->footer("Examples:\n"
+                "  trm bench --train --only shipped         training steps of the shipped Sudoku model's shape\n"
+                "  trm bench --solver datasets/sudoku/forum_hardest_1106.txt");
     set_action(sub, [o] { return run_bench(*o); });
 }
 

@@ -11,9 +11,17 @@ constexpr int kExitError = 1;      // bad input, bad model file, I/O failure
 constexpr int kExitUsage = 2;      // bad command line
 constexpr int kExitUnverified = 3; // some answer did not verify
 
-constexpr const char* kExitCodesHelp =
+// Help footers name only the exit codes the command can return: 3 comes from `trm solve` alone (eval counts wrong
+// answers in its accuracy; generate, train, debug ... check no answers).
+constexpr const char* kExitCodesHelp =  // trm solve
     "Exit codes: 0 every puzzle solved and verified, 1 error (bad input or model file), 2 usage error,\n"
     "            3 some answer did not verify.";
+constexpr const char* kExitCodesEvalHelp =
+    "Exit codes: 0 evaluated (wrong answers count in the accuracy, not in the exit code), 1 error (bad input or\n"
+    "            model file), 2 usage error.";
+constexpr const char* kExitCodesAppHelp =  // bare `trm`, `trm --help`
+    "Exit codes: 0 success, 1 error (bad input or model file), 2 usage error, 3 some answer did not verify\n"
+    "            (trm solve).";
 
 // Sets the function the selected subcommand runs after parsing; returns its exit code.
 void set_action(CLI::App* sub, std::function<int()> action);

@@ -62,7 +62,8 @@ void register_debug(CLI::App& app) {
     f->add_option("--inputs", fo->inputs, "safetensors with `inputs` [B,S] and `puzzle_identifiers` [B]")->required();
     f->add_option("--steps", fo->steps, "ACT steps to run")->capture_default_str();
     f->add_option("-o,--out", fo->out, "output safetensors")->required();
-    f->footer("Example: trm debug forward step_100 --inputs forward.safetensors --steps 4 -o ours.safetensors");
+    f->footer("Example: trm debug forward tests/data/official-trm/sudoku_mlp/step_100 \\\n"
+              "             --inputs tests/data/official-trm/sudoku_mlp/forward.safetensors --steps 4 -o ours.safetensors");
     set_action(f, [fo] { return run_debug_forward(*fo); });
 
     auto to = std::make_shared<DebugTrainStepOptions>();
@@ -71,7 +72,8 @@ void register_debug(CLI::App& app) {
     t->add_option("model", to->model, "model file")->required();
     t->add_option("--batch", to->batch, "safetensors with `inputs`, `puzzle_identifiers`, `labels` (-100 = ignored)")->required();
     t->add_option("-o,--out", to->out, "output safetensors")->required();
-    t->footer("Example: trm debug train-step step_100 --batch train_step.safetensors -o grads.safetensors");
+    t->footer("Example: trm debug train-step tests/data/official-trm/sudoku_mlp/step_100 \\\n"
+              "             --batch tests/data/official-trm/sudoku_mlp/train_step.safetensors -o grads.safetensors");
     set_action(t, [to] { return run_debug_train_step(*to); });
 }
 

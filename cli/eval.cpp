@@ -160,7 +160,6 @@ struct SudokuEvalCli {
 };
 
 int run_eval_sudoku(const SudokuEvalCli& o) {
-    if (o.data.empty() == o.generate.empty()) fail("give either --data FILE or --generate DIFFICULTY");
     if (o.c.threads > 0) set_threads(o.c.threads);
     const std::string path = resolve_model_path(o.c.model, DomainKind::Sudoku);
     Model model = load_domain_model(path, DomainKind::Sudoku);
@@ -255,12 +254,12 @@ struct MazeEvalCli {
     EvalCommon c;
     std::string data;
     bool generate = false;
-    int count = 100, size = kMazeHardSize, min_path = -1;
+    int count = 100, min_path = -1;
+    int size = 0;  // 0: the model's grid side (9 for models/maze.safetensors), so the default run fits the model
     uint64_t seed = kEvalSeedBase;
 };
 
 int run_eval_maze(const MazeEvalCli& o) {
-    if (o.data.empty() == !o.generate) fail("give either --data FILE or --generate");
     if (o.c.threads > 0) set_threads(o.c.threads);
     const std::string path = resolve_model_path(o.c.model, DomainKind::Maze);
     Model model = load_domain_model(path, DomainKind::Maze);
@@ -277,10 +276,11 @@ int run_eval_maze(const MazeEvalCli& o) {
         total = o.c.limit;
         source = input->name();
     } else {
-        g.rows = g.cols = o.size;
-        g.min_path = o.min_path >= 0 ? o.min_path : (o.size >= kMazeHardSize ? 110 : 0);
+        const int size = o.size > 0 ? o.size : model_grid_side(model.cfg());
+        g.rows = g.cols = size;
+        g.min_path = o.min_path >= 0 ? o.min_path : (size >= kMazeHardSize ? 110 : 0);
         total = o.c.limit > 0 ? std::min<int64_t>(o.c.limit, o.count) : o.count;
-        source = fmt::format("generated {}x{} min-path {} x{} seed {}", o.size, o.size, g.min_path, total, o.seed);
+        source = fmt::format("generated {}x{} min-path {} x{} seed {}", size, size, g.min_path, total, o.seed);
     }
     Forward fwd(model, int(total > 0 ? std::min<int64_t>(o.c.batch, total) : o.c.batch));
     std::function<std::vector<Maze>()> next = [&]() {
@@ -482,7 +482,12 @@ void register_eval(CLI::App& app) {
     sub->add_option("--seed", s->seed, "generator seed (default: a held-out stream no training run uses)")
         ->capture_default_str();
     sub->footer("Examples:\n  trm eval sudoku --data examples/sudoku_extreme.csv\n"
-                "  trm eval sudoku --generate easy --count 500 --seed 7 --format json\n" + std::string(kExitCodesHelp));
+                "  trm eval sudoku --generate easy --count 500 --seed 7 --format json\n" + std::string(kExitCodesEvalHelp));
+    // usage, checked while parsing so that it exits 2 like every other usage error
+    sub->callback([s] {
+        if (s->data.empty() == s->generate.empty())
+            throw CLI::ValidationError("eval sudoku", "give either --data FILE or --generate DIFFICULTY (one of them)");
+    });
     set_action(sub, [s] { return run_eval_sudoku(*s); });
 
     auto m = std::make_shared<MazeEvalCli>();
@@ -492,11 +497,17 @@ void register_eval(CLI::App& app) {
     mz->add_option("--data", m->data, "maze file (text or Maze-Hard CSV)");
     mz->add_flag("--generate", m->generate, "evaluate on generated mazes instead");
     mz->add_option("--count", m->count, "generated mazes")->check(CLI::Range(1, 100000000))->capture_default_str();
-    mz->add_option("--size", m->size, "generated maze side")->check(CLI::Range(5, 1000))->capture_default_str();
-    mz->add_option("--min-path", m->min_path, "generated: shortest path in cells (default 110 for size 30 and up)");
+    mz->add_option("--size", m->size, "generated maze side (default: the model's grid, 9 for models/maze.safetensors)")
+        ->check(CLI::Range(5, 1000));
+    mz->add_option("--min-path", m->min_path, "generated: shortest path in cells (default 110 for size 30 and up, "
+                                              "else none)");
     mz->add_option("--seed", m->seed, "generator seed (default: a held-out stream)")->capture_default_str();
     mz->footer("Examples:\n  trm eval maze --data mazes.csv --limit 1000\n"
-               "  trm eval maze --generate --count 200 --size 30 --min-path 110\n" + std::string(kExitCodesHelp));
+               "  trm eval maze --generate --count 200 --size 9 --min-path 13\n" + std::string(kExitCodesEvalHelp));
+    mz->callback([m] {  // usage, as for eval sudoku
+        if (m->data.empty() == !m->generate)
+            throw CLI::ValidationError("eval maze", "give either --data FILE or --generate (one of them)");
+    });
     set_action(mz, [m] { return run_eval_maze(*m); });
 
     auto a = std::make_shared<ArcEvalCli>();
@@ -510,8 +521,9 @@ void register_eval(CLI::App& app) {
     arc->add_option("--num-aug", a->num_aug, "augmented copies per test input besides the original")
         ->check(CLI::Range(0, 1000))->capture_default_str();
     arc->add_option("--seed", a->seed, "seed of the augmentations of unseen tasks")->capture_default_str();
-    arc->footer("Example: trm eval arc --challenges arc-agi_evaluation_challenges.json "
-                "--solutions arc-agi_evaluation_solutions.json --num-aug 8\n" + std::string(kExitCodesHelp));
+    arc->footer("Example: trm eval arc --challenges datasets/arc/arc-agi_evaluation_challenges.json.gz "
+                "--solutions datasets/arc/arc-agi_evaluation_solutions.json.gz --num-aug 8\n" +
+                std::string(kExitCodesEvalHelp));
     set_action(arc, [a] { return run_eval_arc(*a); });
 }
 

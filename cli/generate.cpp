@@ -67,7 +67,8 @@ int run_generate_sudoku(const SudokuGenCli& o) {
 }
 
 struct MazeGenCli {
-    int count = 10, size = kMazeHardSize, min_path = -1;
+    int count = 10, min_path = -1;
+    int size = 9;  // the grid of the shipped models/maze.safetensors, so that `trm solve` takes the output as is
     double loops = 0.05;
     std::string format = "text", out;
     uint64_t seed = 0;
@@ -109,14 +110,14 @@ void register_generate(CLI::App& app) {
     sub->add_option("--format", s->format, "lines (81 chars) | grid (9x9 text) | csv (with answers)")
         ->check(CLI::IsMember({"lines", "grid", "csv"}))->capture_default_str();
     sub->add_option("-o,--out", s->out, "write here instead of stdout");
-    sub->footer("Example: trm generate sudoku --count 500 --difficulty medium --seed 7 --format csv -o medium.csv\n" +
-                std::string(kExitCodesHelp));
+    sub->footer("Example: trm generate sudoku --count 500 --difficulty medium --seed 7 --format csv -o medium.csv");
     set_action(sub, [s] { return run_generate_sudoku(*s); });
 
     auto m = std::make_shared<MazeGenCli>();
     auto* mz = gen->add_subcommand("maze", "Mazes with loops and a long shortest path (Maze-Hard style)");
     mz->add_option("--count", m->count, "mazes")->check(CLI::Range(1, 100000000))->capture_default_str();
-    mz->add_option("--size", m->size, "rows = columns")->check(CLI::Range(5, 1000))->capture_default_str();
+    mz->add_option("--size", m->size, "rows = columns (9 fits models/maze.safetensors; Maze-Hard is 30)")
+        ->check(CLI::Range(5, 1000))->capture_default_str();
     mz->add_option("--min-path", m->min_path, "shortest S-G path in cells, S and G included "
                                                "(default 110 for size 30 and up, else none)");
     mz->add_option("--loops", m->loops, "chance of opening each inner wall (several routes)")
@@ -126,8 +127,10 @@ void register_generate(CLI::App& app) {
         ->check(CLI::IsMember({"text", "csv"}))->capture_default_str();
     mz->add_flag("--answers", m->answers, "text: draw the shortest path with 'o'");
     mz->add_option("-o,--out", m->out, "write here instead of stdout");
-    mz->footer("Example: trm generate maze --count 100 --size 30 --min-path 110 --seed 1 --format csv -o mazes.csv\n" +
-               std::string(kExitCodesHelp));
+    mz->footer("Examples:\n"
+               "  trm generate maze --count 100 --size 9 --min-path 13 --seed 1 --format csv -o mazes.csv\n"
+               "  trm generate maze --count 2 --size 30 --min-path 110 --answers -o maze-hard.txt   "
+               "Maze-Hard (for a 30x30 model)");
     set_action(mz, [m] { return run_generate_maze(*m); });
 }
 

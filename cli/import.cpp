@@ -70,7 +70,12 @@ void register_import(CLI::App& app) {
     sub->add_option("--seq-len", o->seq_len, "override seq_len");
     sub->add_option("--vocab-size", o->vocab_size, "override vocab_size");
     sub->add_option("--num-puzzle-identifiers", o->num_ids, "override num_puzzle_identifiers");
-    sub->footer("Example: trm import checkpoints/run/step_52080 --identifiers data/arc/identifiers.json --domain arc -o arc.safetensors");
+    sub->footer("Examples:\n"
+                "  trm import tests/data/official-trm/arc_att/step_100 --domain arc -o arc.safetensors\n"
+                "  trm import checkpoints/run/step_52080 --identifiers data/arc/identifiers.json --domain arc "
+                "-o arc-run.safetensors\n"
+                "all_config.yaml (and dataset.json) are read from beside the checkpoint; identifiers.json is the official\n"
+                "builder's list of puzzle names (keeps ARC task names).");
     set_action(sub, [o] { return run_import(*o); });
 }
 

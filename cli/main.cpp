@@ -12,8 +12,8 @@ int main(int argc, char** argv) {
     CLI::App app{"trm: Tiny Recursive Models on the CPU (Sudoku, mazes, ARC-AGI)", "trm"};
     app.set_version_flag("--version", std::string(TRM_VERSION) + "\n" + trm::compute_summary());
     app.require_subcommand(1);
-    app.footer(trm::cli::kExitCodesHelp);
     trm::cli::register_commands(app);
+    app.footer(trm::cli::kExitCodesAppHelp);  // after registering: CLI11 copies a parent's footer into new subcommands
     if (argc < 2) {  // bare `trm`: what it can do, as a usage error
         fmt::print(stderr, "{}", app.help());
         return trm::cli::kExitUsage;

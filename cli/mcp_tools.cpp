@@ -165,7 +165,8 @@ json maze_input_schema() {
     json maze = string_rows_schema();
     maze["description"] = "The maze: rows of '#' (wall), '.' or ' ' (open), one 'S' (start) and one 'G' (goal), all "
                           "the same width, as an array of row strings or one string with newlines. It must fit the "
-                          "model's grid (30x30 for the official models).";
+                          "loaded model's grid (the tool description says which; 30x30 for the official models). A "
+                          "maze drawn with a closed wall frame is solved without it, so it may be 2 cells wider.";
     json props{{"maze", maze}};
     add_solve_options(props);
     add_views_option(props);
@@ -745,7 +746,9 @@ std::string model_sentence(ModelCache& models, DomainKind d) {
         case DomainKind::Sudoku: return fmt::format(" The loaded model takes 9x9 Sudoku; {}.", steps);
         case DomainKind::Maze: {
             const int n = model_grid_side(*c);
-            return fmt::format(" The loaded model takes mazes up to {}x{} cells; {}.", n, n, steps);
+            // solve_maze_batch strips a closed wall frame (puzzles/maze.hpp maze_has_frame): 2 more cells then
+            return fmt::format(" The loaded model takes mazes up to {}x{} cells ({}x{} drawn with a closed wall frame); "
+                               "{}.", n, n, n + 2, n + 2, steps);
         }
         case DomainKind::Arc: {
             const int n = model_grid_side(*c);

@@ -720,11 +720,12 @@ void register_solve(CLI::App& app) {
     sub->add_option("--submission", o->submission, "ARC: write the Kaggle submission JSON here");
     sub->footer(
         "Examples:\n"
-        "  trm solve examples/sudoku_easy.txt                 detect the domain, trace a single puzzle\n"
-        "  trm solve sudoku --quiet < in.txt > out.txt        answers only, one 81-char line per puzzle\n"
-        "  trm solve maze examples/maze_small.txt --format json\n"
-        "  trm solve arc challenges.json --task 6150a2bd --solutions solutions.json --submission sub.json\n"
-        "  trm solve sudoku puzzle.txt --trace steps --halt never --html trace.html\n"
+        "  trm solve examples/sudoku_easy.txt                 detect the domain, solve each puzzle in input order\n"
+        "  trm solve sudoku --quiet < in.txt > out.txt        answers only, in the input's format\n"
+        "  trm solve maze examples/maze_small.txt --format json   JSON lines, one result per maze\n"
+        "  trm solve arc datasets/arc/arc-agi_training_challenges.json.gz --task 6150a2bd \\\n"
+        "      --solutions datasets/arc/arc-agi_training_solutions.json.gz --submission sub.json\n"
+        "  trm solve sudoku examples/sudoku_grid.txt --trace steps --halt never --html trace.html\n"
         "  trm solve sudoku hardest.txt --views 32             re-solve unverified answers through up to 31 views\n" +
         std::string(kExitCodesHelp));
     sub->callback([o] { validate(*o); });

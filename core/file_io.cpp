@@ -6,6 +6,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <filesystem>
+#include <string_view>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -39,10 +40,10 @@ std::vector<uint8_t> read_file_bytes(const std::string& path, uint64_t max_bytes
 }
 
 // Inflates a gzip stream (the data shipped in the repository is kept compressed), at most max_bytes of output.
-static std::string gunzip(const std::vector<uint8_t>& in, const std::string& path, uint64_t max_bytes) {
+static std::string gunzip(std::string_view in, const std::string& path, uint64_t max_bytes) {
     z_stream zs{};
     if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) fail("{}: cannot start gzip decompression", path);
-    zs.next_in = const_cast<Bytef*>(in.data());
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
     zs.avail_in = uInt(in.size());
     std::string out;
     int rc = Z_OK;
@@ -64,10 +65,16 @@ static std::string gunzip(const std::vector<uint8_t>& in, const std::string& pat
     return out;
 }
 
+static bool is_gzip(std::string_view b) { return b.size() >= 2 && uint8_t(b[0]) == 0x1f && uint8_t(b[1]) == 0x8b; }
+
 std::string read_file_text(const std::string& path, uint64_t max_bytes) {
     auto b = read_file_bytes(path, max_bytes);
-    if (b.size() >= 2 && b[0] == 0x1f && b[1] == 0x8b) return gunzip(b, path, max_bytes);
-    return std::string(b.begin(), b.end());
+    const std::string_view v(reinterpret_cast<const char*>(b.data()), b.size());
+    return is_gzip(v) ? gunzip(v, path, max_bytes) : std::string(v);
+}
+
+std::string inflate_if_gzip(std::string data, const std::string& name, uint64_t max_bytes) {
+    return is_gzip(data) ? gunzip(data, name, max_bytes) : data;
 }
 
 void write_file_atomic(const std::string& path, const void* data, size_t size) {

@@ -12,6 +12,9 @@ constexpr uint64_t kMaxModelFileBytes = uint64_t(4) << 30;  // 4 GiB: far above 
 std::vector<uint8_t> read_file_bytes(const std::string& path, uint64_t max_bytes = kMaxModelFileBytes);
 // Text reads inflate gzip files (by their magic bytes, whatever the name), max_bytes capping the inflated size.
 std::string read_file_text(const std::string& path, uint64_t max_bytes = kMaxModelFileBytes);
+// The same for text already read (stdin, a file read in chunks): inflated when it is gzip, else returned as is;
+// `name` names it in errors.
+std::string inflate_if_gzip(std::string data, const std::string& name, uint64_t max_bytes);
 
 // Writes `data` to `path` so that a crash leaves either the old file or the new one, never a torn one:
 // write `path.tmp.<pid>`, fsync it, rename over `path`, fsync the directory. Then removes the temporaries of

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/names.hpp"
+#include <cstdint>
 
 namespace trm {
 
@@ -24,6 +25,8 @@ int square_side(long long n) {
 std::vector<DomainKind> all_domains() { return {DomainKind::Sudoku, DomainKind::Maze, DomainKind::Arc}; }
 
 bool detect_domain(std::string_view text, DomainKind* out) {
+    // gzip (magic 1f 8b): only ARC JSON is read inflated (PuzzleInput::read_all), as datasets/arc/*.json.gz ship
+    if (text.size() >= 2 && uint8_t(text[0]) == 0x1f && uint8_t(text[1]) == 0x8b) { *out = DomainKind::Arc; return true; }
     size_t i = 0;
     // skip blank space and '#' comment lines that are not maze rows (a maze row is mostly '#')
     while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t')) i++;

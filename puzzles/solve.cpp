@@ -17,6 +17,7 @@
 
 #include "core/error.hpp"
 #include "core/names.hpp"
+#include "core/file_io.hpp"
 #include "core/loss.hpp"
 #include "core/session.hpp"
 #include "puzzles/arc_vote.hpp"
@@ -192,7 +193,7 @@ std::string PuzzleInput::read_all(uint64_t max_bytes) {
             fail("{}: input is larger than {} MiB", name_, max_bytes >> 20);
         text.append(tmp, size_t(n));
     }
-    return text;
+    return inflate_if_gzip(std::move(text), name_, max_bytes);  // the ARC data in datasets/arc/ is .json.gz
 }
 
 // ---- the row engine -------------------------------------------------------------------------------------------

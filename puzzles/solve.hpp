@@ -170,7 +170,8 @@ public:
     const std::string& name() const { return name_; }  // the path, or "stdin"
     std::string_view peek();                          // up to the first 64 KiB, without consuming them
     std::istream& stream();                           // the whole input, peeked bytes first
-    // The rest of the input as text (for ARC JSON); throws Error naming the input past max_bytes.
+    // The rest of the input as text (for ARC JSON), inflated when it is gzip; throws Error naming the input past
+    // max_bytes.
     std::string read_all(uint64_t max_bytes);
 
 private:

@@ -13,6 +13,8 @@
 #include "datasets/arc_builder.hpp"
 #include "puzzles/arc.hpp"
 #include "puzzles/arc_vote.hpp"
+#include "puzzles/domain.hpp"
+#include "puzzles/solve.hpp"
 
 using namespace trm;
 
@@ -639,4 +641,17 @@ TEST_CASE("dataset builder: splits, identifiers, offsets, filter, determinism") 
     CHECK(error_of([&] { build_arc_dataset(solved, {}, big); }) ==
           "ARC dataset of 606 examples would need 4 MiB of tokens, more than the 1 MiB allowed; use fewer "
           "augmentations or tasks");
+}
+
+TEST_CASE("trm solve's input reads the shipped gzip ARC files: detected as ARC, inflated whole") {
+    // datasets/arc/ ships .json.gz; `trm solve [arc] FILE` reads through PuzzleInput, not read_file_text
+    const std::string path = std::string(TRM_SOURCE_DIR) + "/datasets/arc/arc-agi_training_challenges.json.gz";
+    PuzzleInput input(path);
+    DomainKind d = DomainKind::Sudoku;
+    REQUIRE(detect_domain(input.peek(), &d));
+    CHECK(d == DomainKind::Arc);
+    const auto tasks = parse_arc_tasks(input.read_all(kMaxArcFileBytes), path, "6150a2bd");
+    REQUIRE(tasks.size() == 1);
+    CHECK(tasks[0].id == "6150a2bd");
+    CHECK(tasks[0].test.size() == 1);
 }
