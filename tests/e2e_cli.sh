@@ -110,8 +110,8 @@ for l in s: assert {'index','view','step','draft','halt_prob','changed','check'}
 x=r[0]; assert x['domain']=='sudoku' and len(x['answer'])==81 and x['verified'] is False
 assert {'index','answer','verified','steps','halt_prob','seconds','views_used','view'}<=set(x)
 # the toy model verifies nothing: every view of the default budget ran, in order, each named
-assert x['views_used']==x['views_budget']==len(x['views'])==16 and x['view']==1, x
-assert [l['view'] for l in s]==sorted(l['view'] for l in s) and s[-1]['view']==16
+assert x['views_used']==x['views_budget']==len(x['views'])==64 and x['view']==1, x
+assert [l['view'] for l in s]==sorted(l['view'] for l in s) and s[-1]['view']==64
 assert x['views'][0]['name']=='as given' and x['total_steps']==sum(v['steps'] for v in x['views'])
 assert 0<=x['halt_prob']<=1" && ok || fail "solve --format json: bad objects"
 expect_rc 3 "solve json cycles" -- "$TRM" solve sudoku "$tmp/one.txt" -m "$M" --format json --trace cycles --halt never
