@@ -227,6 +227,15 @@ printf '#######\n#S....#\n#####G#\n#######\n' > "$tmp/dots2.txt"
 expect_rc 0 "quiet maze open cells" -- "$TRM" solve maze "$tmp/dots2.txt" -q --views 1
 grep -q ' ' "$tmp/out" && fail "quiet maze: open cells came back as spaces: $(cat "$tmp/out")" || ok
 
+# ---- progress: on a terminal only -----------------------------------------------------------------------------
+expect_rc 0 "eval with stderr to a file" -- "$TRM" eval sudoku --generate easy --count 300 --threads 1
+grep -q 'ETA' "$tmp/err" && fail "progress written to a file: $(head -c 200 "$tmp/err")" || ok
+LC_ALL=C grep -q $'\r' "$tmp/err" && fail "carriage returns in a non-terminal stderr" || ok
+if command -v script >/dev/null; then  # util-linux: a pseudo-terminal, as a user at a terminal sees it
+    script -qec "'$TRM' eval sudoku --generate easy --count 600 --threads 1 >/dev/null" /dev/null > "$tmp/tty.txt" 2>&1 || true
+    grep -q 'evaluating .*puzzles/s' "$tmp/tty.txt" && ok || fail "no progress on a terminal: $(head -c 300 "$tmp/tty.txt")"
+fi
+
 # ---- the terminal trace fits 80 columns ------------------------------------------------------------------------
 expect_rc 3 "trace at 80 columns" -- env COLUMNS=80 "$TRM" solve sudoku "$tmp/nosol.txt" -m "$M" --trace steps --color never
 awk 'length($0) > 80 { bad = 1 } END { exit bad }' "$tmp/out" && ok || fail "trace wider than 80 columns: $(awk 'length($0) > 80' "$tmp/out" | head -3)"
