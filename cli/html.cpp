@@ -23,7 +23,7 @@ static std::string escape_html(const std::string& s) {
     return o;
 }
 
-// The page's script and style. Data: {"domain", "puzzles": [{"title", "input", "answer", "verified", "check",
+// The page's script and style. Data: {"domain", "style" (Domain::grid_style: how cells are drawn), "puzzles": [{"title", "input", "answer", "verified", "check",
 // "steps", "halt_prob", "trace": [{"step", "cycle", "view", "draft", "halt_prob", "model_halts", "stopped", "verified",
 // "check", "changed"}], "extra": [{"title", "grid"}]}]}; a grid is {"rows", "cols", "cells"} (maze cells are
 // character codes, ARC cells colours, Sudoku digits with 0 for blank).
@@ -57,25 +57,25 @@ D.puzzles.forEach((p, i) => { const o = document.createElement('option'); o.valu
 function grid(g, input, prev) {
   const el = document.createElement('div');
   const big = Math.max(g.rows, g.cols);
-  const c = D.domain === 'sudoku' ? 28 : Math.max(8, Math.min(26, Math.floor(420 / Math.max(1, big))));
-  el.className = 'grid ' + (D.domain === 'sudoku' ? 'sd' : D.domain === 'maze' ? 'mz' : 'arc');
+  const c = D.style === 'sudoku' ? 28 : Math.max(8, Math.min(26, Math.floor(420 / Math.max(1, big))));
+  el.className = 'grid ' + (D.style === 'sudoku' ? 'sd' : D.style === 'maze' ? 'mz' : 'arc');
   el.style.setProperty('--c', c + 'px');
   el.style.gridTemplateColumns = 'repeat(' + Math.max(1, g.cols) + ', var(--c))';
   if (g.rows * g.cols === 0) { el.textContent = '(empty)'; return el; }
   const same = prev && prev.rows === g.rows && prev.cols === g.cols;
-  const bad = D.domain === 'sudoku' ? sudokuClashes(g.cells) : null;
+  const bad = D.style === 'sudoku' ? sudokuClashes(g.cells) : null;
   for (let i = 0; i < g.cells.length; i++) {
     const v = g.cells[i], d = document.createElement('div');
     d.className = 'cell';
     if (prev && (!same || prev.cells[i] !== v)) d.classList.add('changed');
-    if (D.domain === 'sudoku') {
+    if (D.style === 'sudoku') {
       d.textContent = v ? v : '';
       d.classList.add(input && input.cells[i] ? 'given' : 'model');
       if (bad && bad[i]) d.classList.add('bad');
       const r = Math.floor(i / 9), cc = i % 9;
       if (cc % 3 === 0 && cc) d.classList.add('bl');
       if (r % 3 === 0 && r) d.classList.add('bt');
-    } else if (D.domain === 'maze') {
+    } else if (D.style === 'maze') {
       d.style.background = MZ[v] || '#ab47bc';
       if (d.classList.contains('changed')) d.style.outlineColor = '#1e88e5';
     } else {
@@ -150,9 +150,10 @@ if (D.puzzles.length) show();
 </script></body></html>
 )HTML";
 
-std::string trace_html(DomainKind d, const std::string& subtitle, const std::vector<HtmlPuzzle>& puzzles) {
+std::string trace_html(const Domain& d, const std::string& subtitle, const std::vector<HtmlPuzzle>& puzzles) {
     json data;
-    data["domain"] = domain_name(d);
+    data["domain"] = d.name();
+    data["style"] = d.grid_style();
     json list = json::array();
     for (const auto& hp : puzzles) {
         const SolveOutcome& o = hp.outcome;
@@ -183,7 +184,7 @@ std::string trace_html(DomainKind d, const std::string& subtitle, const std::vec
         else payload += c;
     }
     std::string page = kHead;
-    page += "<h1>trm · " + std::string(domain_name(d)) + " trace</h1>\n<div class=\"sub\">" + escape_html(subtitle) +
+    page += "<h1>trm · " + std::string(d.name()) + " trace</h1>\n<div class=\"sub\">" + escape_html(subtitle) +
             "</div>\n";
     page += "<div class=\"controls\"><select id=\"puzzle\"></select><button id=\"prev\">◀</button>"
             "<input type=\"range\" id=\"step\" min=\"0\" value=\"0\"><button id=\"next\">▶</button>"
@@ -193,7 +194,7 @@ std::string trace_html(DomainKind d, const std::string& subtitle, const std::vec
     return page;
 }
 
-void write_trace_html(const std::string& path, DomainKind d, const std::string& subtitle,
+void write_trace_html(const std::string& path, const Domain& d, const std::string& subtitle,
                       const std::vector<HtmlPuzzle>& puzzles) {
     write_file_atomic(path, trace_html(d, subtitle, puzzles));
 }

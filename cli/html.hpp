@@ -14,14 +14,14 @@ namespace trm::cli {
 
 struct HtmlPuzzle {
     std::string title;                                      // e.g. "puzzle 1 · sudoku.txt:2"
-    SolveOutcome outcome;                                   // input, trace, answer, verdict (a copy)
+    SolveOutcome outcome;                                   // input, trace, answer, verdict (a copy of the common part)
     std::vector<std::pair<std::string, DraftGrid>> extra;   // more grids to show (ARC: attempt 2, expected)
 };
 constexpr size_t kHtmlMaxPuzzles = 200;  // --html keeps the first this many puzzles
 
 // The page as a string. `puzzles` keep their order; `subtitle` names the model and options.
-std::string trace_html(DomainKind d, const std::string& subtitle, const std::vector<HtmlPuzzle>& puzzles);
-void write_trace_html(const std::string& path, DomainKind d, const std::string& subtitle,
+std::string trace_html(const Domain& d, const std::string& subtitle, const std::vector<HtmlPuzzle>& puzzles);
+void write_trace_html(const std::string& path, const Domain& d, const std::string& subtitle,
                       const std::vector<HtmlPuzzle>& puzzles);
 
 }  // namespace trm::cli

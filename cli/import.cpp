@@ -27,12 +27,13 @@ static int run_import(const ImportOptions& o) {
     Config c = m.cfg();
     if (!o.domain.empty()) c.domain = o.domain;
     else if (c.domain.empty()) {
-        // the official datasets' shapes: Sudoku 81 cells of 11 tokens; mazes and ARC on square canvases with
-        // 6 (maze) and 12 (ARC) tokens, as their builders write them
-        const int side = square_side(c.seq_len);
-        if (c.seq_len == 81 && c.vocab_size == 11) c.domain = "sudoku";
-        else if (side * side == c.seq_len && c.vocab_size == 6) c.domain = "maze";
-        else if (side * side == c.seq_len && c.vocab_size == 12) c.domain = "arc";
+        // the first kind whose model shape it has (the official datasets' shapes: Sudoku 81 cells of 11 tokens;
+        // mazes and ARC on square canvases with 6 and 12 tokens, as their builders write them)
+        for (const Domain* d : domains())
+            if (d->model_mismatch(c).empty()) {
+                c.domain = d->name();
+                break;
+            }
         if (!c.domain.empty())
             fmt::print(stderr, "domain: {} (from seq_len {} and vocab_size {}; --domain overrides)\n", c.domain,
                        c.seq_len, c.vocab_size);
@@ -66,7 +67,7 @@ void register_import(CLI::App& app) {
     sub->add_option("--config", o->config, "all_config.yaml (default: beside the checkpoint)");
     sub->add_option("--dataset", o->dataset, "dataset.json for seq_len / vocab_size / num_puzzle_identifiers");
     sub->add_option("--identifiers", o->identifiers, "identifiers.json: names of the puzzle identifiers (ARC)");
-    sub->add_option("--domain", o->domain, "sudoku | maze | arc (recorded in the model)");
+    sub->add_option("--domain", o->domain, domain_names(" | ") + " (recorded in the model)");
     sub->add_option("--seq-len", o->seq_len, "override seq_len");
     sub->add_option("--vocab-size", o->vocab_size, "override vocab_size");
     sub->add_option("--num-puzzle-identifiers", o->num_ids, "override num_puzzle_identifiers");

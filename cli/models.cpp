@@ -7,7 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/model_io.hpp"
-#include "puzzles/solve.hpp"
+#include "puzzles/domain.hpp"
 
 namespace trm::cli {
 
@@ -19,8 +19,8 @@ static std::string exe_dir() {
     return ec ? std::string() : p.parent_path().string();
 }
 
-std::vector<std::string> default_model_paths(DomainKind d) {
-    const std::string file = std::string(domain_name(d)) + ".safetensors";
+std::vector<std::string> default_model_paths(const Domain& d) {
+    const std::string file = std::string(d.name()) + ".safetensors";
     std::vector<std::string> dirs;
     if (auto e = exe_dir(); !e.empty()) {
         dirs.push_back(e + "/models");
@@ -40,7 +40,7 @@ std::vector<std::string> default_model_paths(DomainKind d) {
     return out;
 }
 
-std::string resolve_model_path(const std::string& flag, DomainKind d) {
+std::string resolve_model_path(const std::string& flag, const Domain& d) {
     std::error_code ec;
     if (!flag.empty()) {
         if (!fs::exists(flag, ec)) fail("{}: model file not found", flag);
@@ -51,12 +51,12 @@ std::string resolve_model_path(const std::string& flag, DomainKind d) {
         if (fs::is_regular_file(p, ec)) return p;
     std::string looked;
     for (auto& p : paths) looked += (looked.empty() ? "" : ", ") + p;
-    const char* n = domain_name(d);
+    const char* n = d.name();
     throw Error(fmt::format("no {} model found (looked for {})", n, looked),
                 fmt::format("train one with `trm train {} -o models/{}.safetensors`, or pass --model FILE", n, n));
 }
 
-Model load_domain_model(const std::string& path, DomainKind d) {
+Model load_domain_model(const std::string& path, const Domain& d) {
     Model m = load_model(path);
     check_model_domain(m.cfg(), d, path);
     return m;

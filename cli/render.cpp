@@ -260,34 +260,54 @@ static std::vector<std::string> render_arc(const DraftGrid& g, const DraftGrid* 
     });
 }
 
-std::vector<std::string> render_draft(DomainKind d, const DraftGrid& g, const DraftGrid& input, const DraftGrid* prev,
-                                      const Style& s) {
-    switch (d) {
-        case DomainKind::Sudoku: return render_sudoku(g, input, prev, s);
-        case DomainKind::Maze: return render_maze(g, prev, s);
-        case DomainKind::Arc: return render_arc(g, prev, s);
-    }
-    return {};
+std::vector<std::string> render_draft(const Domain& d, const DraftGrid& g, const DraftGrid& input,
+                                      const DraftGrid* prev, const Style& s) {
+    const std::string_view style = d.grid_style();
+    if (style == "sudoku") return render_sudoku(g, input, prev, s);
+    if (style == "maze") return render_maze(g, prev, s);
+    return render_arc(g, prev, s);
 }
 
-std::string change_legend(DomainKind d, const Style& s) {
+std::string change_legend(const Domain& d, const Style& s) {
+    const std::string_view style = d.grid_style();
     if (s.color) {  // one line saying what the colours mean
-        switch (d) {
-            case DomainKind::Sudoku:
-                return paint(s, "1", "given") + " " + paint(s, "36", "model") + " " + paint(s, "1;30;43", "changed") +
-                       " " + paint(s, "1;31", "clash");
-            case DomainKind::Maze:
-                return paint(s, "1;30;42", "S") + " start " + paint(s, "1;30;41", "G") + " goal " +
-                       paint(s, "33", "██") + " path " + paint(s, "1;35", "##") + " wall";
-            case DomainKind::Arc: return "•• changed since the previous draft";
+        if (style == "sudoku")
+            return paint(s, "1", "given") + " " + paint(s, "36", "model") + " " + paint(s, "1;30;43", "changed") + " " +
+                   paint(s, "1;31", "clash");
+        if (style == "maze")
+            return paint(s, "1;30;42", "S") + " start " + paint(s, "1;30;41", "G") + " goal " + paint(s, "33", "██") +
+                   " path " + paint(s, "1;35", "##") + " wall";
+        return "•• changed since the previous draft";
+    }
+    if (style == "maze") return "* new path cell, - changed to open";
+    return "* changed since the previous draft";
+}
+
+std::string render_named_grids(const Domain& d, const std::vector<NamedGrid>& grids, const Style& s) {
+    constexpr size_t kGap = 3;
+    std::vector<std::vector<std::string>> drawn;
+    std::vector<size_t> width;
+    size_t height = 0;
+    for (const auto& [title, g] : grids) {
+        drawn.push_back(render_draft(d, g, g, nullptr, s));
+        size_t w = visible_width(title);
+        for (const auto& l : drawn.back()) w = std::max(w, visible_width(l));
+        width.push_back(w);
+        height = std::max(height, drawn.back().size());
+    }
+    std::string out;
+    for (size_t r = 0; r <= height; r++) {  // row 0: the titles
+        std::string line;
+        for (size_t i = 0; i < grids.size(); i++) {
+            const std::string cell = r == 0 ? grids[i].title : r - 1 < drawn[i].size() ? drawn[i][r - 1] : "";
+            if (i) line.append(kGap, ' ');
+            line += cell;
+            line.append(width[i] - visible_width(cell), ' ');
         }
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        out += line + "\n";
     }
-    switch (d) {
-        case DomainKind::Sudoku: return "* changed since the previous draft";
-        case DomainKind::Maze: return "* new path cell, - changed to open";
-        case DomainKind::Arc: return "* changed since the previous draft";
-    }
-    return "";
+    return out;
 }
 
 }  // namespace trm::cli

@@ -46,10 +46,13 @@ std::vector<std::string> wrap_line(const std::string& line, int width, int inden
 // A draft as lines. `input` is the puzzle (Sudoku givens are drawn bold, the model's digits in colour; maze and
 // ARC ignore it); `prev`, when not null, marks the cells changed since that draft. Sudoku cells that clash are
 // drawn red.
-std::vector<std::string> render_draft(DomainKind d, const DraftGrid& g, const DraftGrid& input, const DraftGrid* prev,
-                                      const Style& s);
-// Legend line for the change markers of render_draft ("" when colour is on: the highlight explains itself).
-std::string change_legend(DomainKind d, const Style& s);
+// Drawn by the kind's grid style (Domain::grid_style): Sudoku boxes, maze blocks, or palette colours 0-9.
+std::vector<std::string> render_draft(const Domain& d, const DraftGrid& g, const DraftGrid& input,
+                                      const DraftGrid* prev, const Style& s);
+// Legend line for the change markers and colours of render_draft.
+std::string change_legend(const Domain& d, const Style& s);
+// Grids side by side under their titles (ARC: input, attempts, expected), trailing spaces trimmed.
+std::string render_named_grids(const Domain& d, const std::vector<NamedGrid>& grids, const Style& s);
 
 // "✓" / "✗" (or "OK" / "NO" without Unicode), painted green / red.
 std::string verdict_mark(bool ok, const Style& s);

@@ -13,6 +13,7 @@
 #include <fmt/core.h>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <optional>
 #include <unistd.h>
 
@@ -24,9 +25,8 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/parallel.hpp"
-#include "puzzles/arc_vote.hpp"
-#include "puzzles/arc_adapt.hpp"
-#include "puzzles/solve.hpp"
+#include "puzzles/domain.hpp"
+#include "puzzles/present.hpp"
 
 namespace trm::cli {
 
@@ -39,29 +39,28 @@ struct SolveCliOptions {
     std::string model, trace = "auto", halt = "auto", color = "auto", format = "text", html;
     std::string task, solutions, submission;
     int max_steps = 0, batch = 64, num_aug = 8, threads = 0, adapt_steps = 100;
-    int views = -1;  // -1 (not given): kDefaultViews for Sudoku and mazes; ARC refuses any given value
+    int views = -1;  // -1 (not given): kDefaultViews for kinds with views; the others refuse any given value
     float halt_threshold = std::numeric_limits<float>::quiet_NaN();  // NaN: the model's
     uint64_t seed = 0;
     bool quiet = false;
     bool force = false;  // --html / --submission may replace an existing file
     // resolved by validate()
-    std::optional<DomainKind> domain;
+    const Domain* domain = nullptr;
     std::string file = "-";
 };
 
 // Usage checks run while parsing, so that their errors exit with kExitUsage.
 void validate(SolveCliOptions& o) {
-    o.domain.reset();
+    o.domain = nullptr;
     o.file = "-";
-    DomainKind d;
     if (!o.arg1.empty()) {
-        if (!domain_from_name(o.arg0, &d))
-            throw CLI::ValidationError("DOMAIN", fmt::format("unknown domain '{}' (sudoku, maze, arc)", o.arg0));
-        o.domain = d;
+        o.domain = find_domain(o.arg0);
+        if (!o.domain)
+            throw CLI::ValidationError("DOMAIN", fmt::format("unknown domain '{}' ({})", o.arg0, domain_names()));
         o.file = o.arg1;
     } else if (!o.arg0.empty()) {
-        if (domain_from_name(o.arg0, &d)) o.domain = d;
-        else o.file = o.arg0;
+        o.domain = find_domain(o.arg0);
+        if (!o.domain) o.file = o.arg0;
     }
     if (o.max_steps < 0) throw CLI::ValidationError("--max-steps", "must be 0 (the model's) or more");
     if (o.batch < 1 || o.batch > 4096) throw CLI::ValidationError("--batch", "must be in 1..4096");
@@ -71,87 +70,14 @@ void validate(SolveCliOptions& o) {
     if (o.quiet && o.format == "json") throw CLI::ValidationError("--quiet", "cannot be combined with --format json");
 }
 
-// ---- JSON forms of answers ------------------------------------------------------------------------------------
-
-json draft_json(DomainKind d, const DraftGrid& g) {
-    switch (d) {
-        case DomainKind::Sudoku: {
-            std::string s;
-            for (auto v : g.cells) s += v >= 1 && v <= 9 ? char('0' + v) : '.';
-            return s;
-        }
-        case DomainKind::Maze: {
-            json rows = json::array();
-            for (int r = 0; r < g.rows; r++)
-                rows.push_back(std::string(g.cells.begin() + r * g.cols, g.cells.begin() + (r + 1) * g.cols));
-            return rows;
-        }
-        case DomainKind::Arc: {
-            json rows = json::array();
-            for (int r = 0; r < g.rows; r++)
-                rows.push_back(std::vector<int>(g.cells.begin() + r * g.cols, g.cells.begin() + (r + 1) * g.cols));
-            return rows;
-        }
-    }
-    return nullptr;
-}
-
-json arc_grid_to_json(const ArcGrid& g) {
-    DraftGrid d{g.rows, g.cols, g.cells};
-    return draft_json(DomainKind::Arc, d);
-}
-
-// The answer drawn as the input drew its maze (open cells ' ' or '.').
-std::string maze_answer_text(const MazeSolveResult& r) {
-    std::string s;
-    for (int i = 0; i < r.maze.rows; i++) {
-        for (int j = 0; j < r.maze.cols; j++) {
-            const char c = r.path[size_t(i) * r.maze.cols + j];
-            s += c == ' ' ? r.maze.open : c;
-        }
-        s += '\n';
-    }
-    return s;
-}
-
-// The answer written as the input wrote the puzzle: an 81-character line, a 9x9 grid, or a CSV row.
-std::string sudoku_answer_text(const SudokuSolveResult& r, bool* csv_header_done) {
-    const std::string line = sudoku_to_line(r.grid);
-    switch (r.puzzle.form) {
-        case SudokuPuzzle::Form::Line: return line + "\n";
-        case SudokuPuzzle::Form::Grid: {
-            std::string s;
-            for (int i = 0; i < 9; i++) s += line.substr(size_t(i) * 9, 9) + "\n";
-            return s + "\n";
-        }
-        case SudokuPuzzle::Form::Csv: {
-            std::string s = *csv_header_done ? "" : "question,answer\n";
-            *csv_header_done = true;
-            return s + sudoku_to_line(r.puzzle.cells) + "," + line + "\n";
-        }
-    }
-    return line + "\n";
-}
-
-// A long check summary ("row 1: two 3s; row 2: ...") cut at a "; " boundary to fit `max` characters.
-std::string short_check(const std::string& s, size_t max = 96) {
-    if (s.size() <= max) return s;
-    size_t parts = 1, cut = 0, shown = 0;
-    for (size_t i = s.find("; "); i != std::string::npos; i = s.find("; ", i + 2)) parts++;
-    for (size_t i = s.find("; "); i != std::string::npos && i <= max; i = s.find("; ", i + 2)) { cut = i; shown++; }
-    if (cut == 0) return s.substr(0, max) + "...";
-    return fmt::format("{}; ... ({} more)", s.substr(0, cut), parts - shown);
-}
-
-std::string steps_text(int n) { return fmt::format("{} step{}", n, n == 1 ? "" : "s"); }
-
-std::string pct(float q_halt) { return fmt::format("{:.1f}%", 100.0 * sigmoid(q_halt)); }
+// the halting head's confidence: "98.1%"
+std::string pct(float q_halt) { return percent(sigmoid(q_halt)); }
 
 // ---- the report -----------------------------------------------------------------------------------------------
 
 class Reporter {
 public:
-    Reporter(DomainKind d, const SolveCliOptions& o) : d_(d), o_(o) {
+    Reporter(const Domain& d, const SolveCliOptions& o) : d_(d), o_(o), submission_(d.submission()) {
         json_ = o.format == "json";
         ColorMode cm = ColorMode::Auto;
         color_mode_from_name(o.color, &cm);
@@ -184,87 +110,30 @@ public:
                    r.where, r.diagnosis);
     }
 
-    void sudoku(const SudokuSolveResult& r) {
+    void result(const SolveOutcome& r) {
         count(r);
         diagnosis(r);
-        if (o_.quiet) {
-            fmt::print("{}", sudoku_answer_text(r, &csv_header_done_));
-            quiet_unverified(r);
-        } else if (json_) {
-            json extra;
-            if (r.puzzle.solution) extra["solution"] = sudoku_to_line(*r.puzzle.solution);
-            json_result(r, draft_json(d_, r.answer), extra);
-        } else if (!single_ && print_trace_ == TraceMode::Off) {
-            fmt::print("{}", tidy(fmt::format("{:>6}  {}  {} {}  {}  halt {}{}\n", r.index + 1, sudoku_to_line(r.grid),
-                       verdict_mark(r.verified, style_),
-                       r.verified ? "solved" : "unsolved: " + short_check(r.check, 60),
-                       steps_text(r.steps), pct(r.q_halt), views_text(r))));
-        } else {
-            pretty(r, {});
-        }
-        keep_html(r, fmt::format("puzzle {} · {}", r.index + 1, r.where), {});
-    }
-
-    void maze(const MazeSolveResult& r) {
-        count(r);
-        diagnosis(r);
-        if (o_.quiet) {
-            fmt::print("{}\n", maze_answer_text(r));
-            quiet_unverified(r);
-        } else if (json_) {
-            json extra{{"path_cells", r.verdict.path_cells}, {"shortest_cells", r.verdict.shortest_cells},
-                       {"verdict", maze_verdict_name(r.verdict.verdict)}};
-            json_result(r, draft_json(d_, r.answer), extra);
-        } else if (!single_ && print_trace_ == TraceMode::Off) {
-            fmt::print("{}", tidy(fmt::format("{:>6}  {}  {} {}  {}  halt {}{}\n", r.index + 1, r.where,
-                                              verdict_mark(r.verified, style_), short_check(r.check, 70),
-                                              steps_text(r.steps), pct(r.q_halt), views_text(r))));
-        } else {
-            pretty(r, {});
-        }
-        keep_html(r, fmt::format("maze {} · {}", r.index + 1, r.where), {});
-    }
-
-    void arc(const ArcSolveResult& r) {
-        count(r);
-        if (!r.known_task && r.test_index == 0 && !json_)
-            fmt::print(stderr, "note: task {} not seen in training: solving with puzzle identifier 0 "
-                               "(no test-time adaptation)\n", r.task_id);
-        if (!o_.submission.empty()) submission_[r.task_id].push_back(r.attempts);
-        std::vector<std::pair<std::string, ArcGrid>> grids{{"input", r.test_input}};
-        for (size_t i = 0; i < r.attempts.size(); i++)
-            grids.push_back({fmt::format("attempt {} ({}/{})", i + 1, r.attempt_votes[i], r.copies), r.attempts[i]});
-        if (r.expected) grids.push_back({"expected", *r.expected});
-        if (o_.quiet) {
-            ArcGrid a1 = r.attempts.empty() ? make_arc_grid({{0}}) : r.attempts[0];
-            ArcGrid a2 = r.attempts.size() > 1 ? r.attempts[1] : a1;
-            json line{{"task", r.task_id}, {"test", r.test_index}, {"attempt_1", arc_grid_to_json(a1)},
-                      {"attempt_2", arc_grid_to_json(a2)}};
-            fmt::print("{}\n", line.dump());
-        } else if (json_) {
-            json attempts = json::array();
-            for (auto& a : r.attempts) attempts.push_back(arc_grid_to_json(a));
-            json extra{{"task", r.task_id}, {"test", r.test_index}, {"votes", r.attempt_votes}, {"copies", r.copies},
-                       {"known_task", r.known_task}};
-            if (r.expected) {
-                extra["expected"] = arc_grid_to_json(*r.expected);
-                extra["pass_at_1"] = r.pass_at_1;
-                extra["pass_at_2"] = r.pass_at_2;
+        if (!json_)
+            if (const std::string note = d_.note(r); !note.empty()) {
+                std::fflush(stdout);
+                fmt::print(stderr, "{}\n", note);
             }
-            json_result(r, attempts, extra);
+        if (submission_ && !o_.submission.empty()) submission_->add(r);
+        const std::vector<NamedGrid> grids = d_.final_grids(r);
+        if (o_.quiet) {
+            fmt::print("{}", d_.answer_text(r, &csv_header_done_));
+            quiet_unverified(r);
+        } else if (json_) {
+            json_result(r);
         } else if (!single_ && print_trace_ == TraceMode::Off) {
-            fmt::print("{}", tidy(fmt::format("{:>6}  {}  {} {}  {}  halt {}\n", r.index + 1, r.where,
-                                              verdict_mark(r.verified, style_), short_check(r.check, 70),
-                                              steps_text(r.steps), pct(r.q_halt))));
+            const ListingLine l = d_.listing(r);
+            fmt::print("{}", tidy(fmt::format("{:>6}  {}  {} {}  {}  halt {}{}\n", r.index + 1, l.label,
+                                              verdict_mark(r.verified, style_), l.verdict, steps_text(r.steps),
+                                              pct(r.q_halt), views_text(r))));
         } else {
-            pretty(r, render_grids(grids, style_.color));
+            pretty(r, grids.empty() ? std::string() : render_named_grids(d_, grids, style_));
         }
-        std::vector<std::pair<std::string, DraftGrid>> extra;
-        for (size_t i = 1; i < grids.size(); i++) {
-            const auto& [title, g] = grids[i];
-            if (title.rfind("attempt 1", 0) != 0) extra.push_back({title, DraftGrid{g.rows, g.cols, g.cells}});
-        }
-        keep_html(r, fmt::format("task {} · test {}", r.task_id, r.test_index), extra);
+        keep_html(r, grids);
     }
 
     // --quiet prints answers only: an answer that did not verify is named on stderr, so it cannot pass for one.
@@ -311,10 +180,9 @@ public:
             write_trace_html(o_.html, d_, subtitle, html_);
             fmt::print(stderr, "wrote {} ({} {})\n", o_.html, html_.size(), noun(int(html_.size())));
         }
-        if (!o_.submission.empty()) {
-            write_arc_submission(o_.submission, submission_, 2);
-            fmt::print(stderr, "wrote {} ({} task{})\n", o_.submission, submission_.size(),
-                       submission_.size() == 1 ? "" : "s");
+        if (submission_ && !o_.submission.empty()) {
+            submission_->write(o_.submission);
+            fmt::print(stderr, "wrote {} ({})\n", o_.submission, submission_->what());
         }
         if (errors_ > 0) {
             fmt::print(stderr, "{} {} could not be read (see the error lines); the other {} {} solved\n", errors_,
@@ -325,10 +193,7 @@ public:
     }
 
 private:
-    std::string noun(int n) const {
-        const char* s = d_ == DomainKind::Maze ? "maze" : d_ == DomainKind::Arc ? "test input" : "puzzle";
-        return n == 1 ? std::string(s) : std::string(s) + "s";
-    }
+    std::string noun(int n) const { return d_.noun(n); }
 
     void count(const SolveOutcome& r) {
         n_++;
@@ -345,16 +210,25 @@ private:
         return "";
     }
 
-    void keep_html(const SolveOutcome& r, std::string title, std::vector<std::pair<std::string, DraftGrid>> extra) {
+    // The page shows the input and the answer already; other final grids (ARC: attempt 2, expected) come as extras.
+    void keep_html(const SolveOutcome& r, const std::vector<NamedGrid>& grids) {
         if (o_.html.empty() || html_.size() >= kHtmlMaxPuzzles) return;
-        html_.push_back(HtmlPuzzle{std::move(title), r, std::move(extra)});
+        std::vector<std::pair<std::string, DraftGrid>> extra;
+        bool answer_shown = false;
+        for (size_t i = 1; i < grids.size(); i++) {
+            if (!answer_shown && grids[i].grid == r.answer) answer_shown = true;
+            else extra.push_back({grids[i].title, grids[i].grid});
+        }
+        const std::string title = d_.has_tasks() ? r.where : fmt::format("{} {} · {}", d_.noun(1), r.index + 1, r.where);
+        html_.push_back(HtmlPuzzle{title, r, std::move(extra)});
     }
 
-    void json_result(const SolveOutcome& r, json answer, const json& extra) {
+    void json_result(const SolveOutcome& r) {
+        json extra = d_.result_json(r);
         for (const auto& t : r.trace) {
             json s{{"type", "step"}, {"index", r.index}, {"view", t.view}, {"step", t.step}};
             if (t.cycle >= 0) s["cycle"] = t.cycle;
-            s["draft"] = draft_json(d_, t.draft);
+            s["draft"] = d_.draft_json(t.draft);
             s["halt_prob"] = sigmoid(t.q_halt);
             s["model_halts"] = t.model_halts;
             s["stopped"] = t.stopped;
@@ -363,8 +237,8 @@ private:
             s["check"] = t.check;
             fmt::print("{}\n", s.dump(-1, ' ', false, json::error_handler_t::replace));
         }
-        json o{{"type", "result"}, {"index", r.index}, {"where", r.where}, {"domain", domain_name(d_)},
-               {"answer", std::move(answer)}, {"verified", r.verified}, {"check", r.check}, {"steps", r.steps},
+        json o{{"type", "result"}, {"index", r.index}, {"where", r.where}, {"domain", d_.name()},
+               {"answer", std::move(extra["answer"])}, {"verified", r.verified}, {"check", r.check}, {"steps", r.steps},
                {"halt_prob", sigmoid(r.q_halt)}, {"seconds", r.seconds}};
         if (!r.diagnosis.empty()) o["diagnosis"] = r.diagnosis;
         if (!r.views.empty()) {  // Sudoku and mazes: the views tried (see puzzles/solve.hpp)
@@ -377,7 +251,8 @@ private:
                 vs.push_back({{"name", v.name}, {"steps", v.steps}, {"verified", v.verified}, {"check", v.check}});
             o["views"] = std::move(vs);
         }
-        for (auto& [k, v] : extra.items()) o[k] = v;
+        for (auto& [k, v] : extra.items())
+            if (k != "answer") o[k] = v;
         fmt::print("{}\n", o.dump(-1, ' ', false, json::error_handler_t::replace));
     }
 
@@ -399,7 +274,7 @@ private:
 
     // Trace and answer of one puzzle. `final_grids` replaces the answer grid (ARC: input / attempts / expected).
     void pretty(const SolveOutcome& r, const std::string& final_grids) {
-        const std::string head = d_ == DomainKind::Arc ? r.where : fmt::format("puzzle {} · {}", r.index + 1, r.where);
+        const std::string head = d_.has_tasks() ? r.where : fmt::format("puzzle {} · {}", r.index + 1, r.where);
         fmt::print("{}\n", tidy(paint(style_, "1", head)));
         if (print_trace_ != TraceMode::Off) {
             const std::string legend = change_legend(d_, style_);
@@ -454,7 +329,7 @@ private:
                                          : std::string(),
                         pct(r.q_halt)),
             fmt::format("{} {}", verdict_mark(r.verified, style_),
-                        r.verified ? (d_ == DomainKind::Arc || r.check == "solved" ? r.check : "solved: " + r.check)
+                        r.verified ? (!d_.checks_rules() || r.check == "solved" ? r.check : "solved: " + r.check)
                                    : "unsolved: " + short_check(r.check))};
         if (!final_grids.empty()) {
             print_lines(split_lines(final_grids));
@@ -465,7 +340,7 @@ private:
         fmt::print("\n");
     }
 
-    DomainKind d_;
+    const Domain& d_;
     const SolveCliOptions& o_;
     Style style_;
     bool tty_ = false, json_ = false, single_ = false, csv_header_done_ = false, ascii_ = false;
@@ -477,7 +352,7 @@ private:
     int n_ = 0, verified_ = 0, later_view_ = 0, views_run_ = 0, errors_ = 0;
     int64_t steps_ = 0;
     std::vector<HtmlPuzzle> html_;
-    ArcAttempts submission_;
+    std::unique_ptr<Submission> submission_;
 };
 
 // One item of look-ahead over a reader, so that the end of the input is known one puzzle early. A puzzle the
@@ -528,17 +403,20 @@ SolveOptions solve_options(const SolveCliOptions& o, TraceMode record) {
     so.batch = o.batch;
     so.views = o.views > 0 ? o.views : kDefaultViews;
     if (!std::isnan(o.halt_threshold)) so.halt_threshold = o.halt_threshold;
+    so.num_aug = o.num_aug;
+    so.seed = o.seed;
+    so.adapt_steps = o.adapt_steps;
     return so;
 }
 
 using Clock = std::chrono::steady_clock;
 
-// Sudoku and mazes: read a batch, solve it, report it, repeat.
-template <typename Item, typename Reader, typename SolveBatch, typename Report>
-int solve_stream(DomainKind d, const SolveCliOptions& o, Reader& reader, const std::string& input_name,
-                 SolveBatch solve_batch, Report report) {
+// Read a batch, solve it, report it, repeat (kinds whose items are tasks: every task in one batch).
+int solve_stream(const Domain& d, const SolveCliOptions& o, PuzzleInput& input) {
     const auto t0 = Clock::now();
-    Ahead<Item, Reader> in(reader);
+    const std::unique_ptr<ItemReader> reader = d.reader(input, ReadOptions{o.task, o.solutions});
+    Ahead<Item, ItemReader> in(*reader);
+    const size_t batch_items = d.has_tasks() ? SIZE_MAX : size_t(o.batch);
     std::vector<Item> batch;
     std::vector<size_t> position;                            // each batch item's position in the input
     std::vector<std::pair<size_t, std::string>> bad;         // puzzles the reader refused, reported in order
@@ -546,12 +424,12 @@ int solve_stream(DomainKind d, const SolveCliOptions& o, Reader& reader, const s
     auto fill_batch = [&] {
         batch.clear();
         position.clear();
-        while (int(batch.size()) < o.batch) {
+        while (batch.size() < batch_items) {
             Item x;
             std::string message;
             const auto got = in.next(x, &message);
-            if (got == Ahead<Item, Reader>::End) break;
-            if (got == Ahead<Item, Reader>::Bad) {
+            if (got == Ahead<Item, ItemReader>::End) break;
+            if (got == Ahead<Item, ItemReader>::Bad) {
                 bad.push_back({read++, std::move(message)});
                 continue;
             }
@@ -560,38 +438,44 @@ int solve_stream(DomainKind d, const SolveCliOptions& o, Reader& reader, const s
         }
     };
     fill_batch();
-    const char* noun = d == DomainKind::Maze ? "maze" : "puzzle";
-    if (batch.empty() && bad.empty()) fail("{}: no {} found", input_name, noun);
+    if (batch.empty() && bad.empty()) fail("{}: no {} found", input.name(), d.noun(1));
     if (batch.empty() && bad.size() == 1) throw Error(bad[0].second);  // the one puzzle there is: a plain error
-    const bool single = batch.size() == 1 && bad.empty() && in.at_end();
+    const bool single = batch.size() == 1 && bad.empty() && in.at_end() && d.results_of(batch[0]) == 1;
     const std::string path = resolve_model_path(o.model, d);
     Model model = load_domain_model(path, d);
     Reporter rep(d, o);
     rep.begin(single, o.max_steps > 0 ? o.max_steps : model.cfg().halt_max_steps, path, model.cfg().halt_threshold);
-    const SolveOptions so = solve_options(o, rep.record_mode());
-    Forward fwd(model, std::max(1, int(batch.size())));  // the first batch is full unless the input is smaller
+    SolveOptions so = solve_options(o, rep.record_mode());
+    std::optional<Progress> adapting;  // test-time adaptation of unseen tasks, before their solve
+    so.on_adapt_step = [&](int done, int total) {
+        if (!adapting) adapting.emplace("test-time adaptation", "steps", total);
+        adapting->update(done);
+        if (done == total) adapting->done();
+    };
+    Forward fwd(model, d.forward_rows(batch, so));  // the first batch is full unless the input is smaller
     // a sign of life for long batches whose answers do not scroll by on the same terminal
     std::optional<Progress> progress;
-    if (!isatty(STDOUT_FILENO)) progress.emplace("solving", fmt::format("{}s", noun));
-    size_t index = 0;
+    if (!isatty(STDOUT_FILENO)) progress.emplace("solving", d.noun(2));
+    size_t index = 0, results = 0;
     while (!batch.empty() || !bad.empty()) {
-        const size_t n = batch.size();
         size_t next_bad = 0;
         auto errors_before = [&](size_t pos) {  // refused puzzles come out in input order among the answers
             for (; next_bad < bad.size() && bad[next_bad].first < pos; next_bad++)
                 rep.error(bad[next_bad].first, bad[next_bad].second);
         };
-        if (n > 0) {
-            for (auto& r : solve_batch(fwd, std::move(batch), index, so)) {
-                r.index = position[r.index - index];
-                errors_before(r.index);
-                report(rep, r);
-            }
+        if (!batch.empty()) {
+            const std::vector<size_t> at = position;
+            d.solve(fwd, std::move(batch), index, so, [&](std::unique_ptr<SolveOutcome> r) {
+                if (!d.has_tasks()) r->index = at[r->index - index];  // tasks give several results: no refusals
+                errors_before(r->index);
+                rep.result(*r);
+                results++;
+            });
         }
         errors_before(std::numeric_limits<size_t>::max());
         bad.clear();
-        index += n;
-        if (progress) progress->update(int64_t(index));
+        index = results;
+        if (progress) progress->update(int64_t(results));
         fill_batch();
     }
     if (progress) progress->done();
@@ -599,40 +483,13 @@ int solve_stream(DomainKind d, const SolveCliOptions& o, Reader& reader, const s
     return rep.finish(std::chrono::duration<double>(Clock::now() - t0).count());
 }
 
-int solve_arc_input(const SolveCliOptions& o, PuzzleInput& input) {
-    const auto t0 = Clock::now();
-    const std::string text = input.read_all(kMaxArcFileBytes);
-    std::vector<ArcTask> tasks = parse_arc_tasks(text, input.name(), o.task);
-    if (!o.solutions.empty()) apply_arc_solutions(tasks, read_file_text(o.solutions, kMaxArcFileBytes), o.solutions);
-    if (tasks.empty()) fail("{}: no ARC task found", input.name());
-    const std::string path = resolve_model_path(o.model, DomainKind::Arc);
-    Model model = load_domain_model(path, DomainKind::Arc);
-    if (o.adapt_steps > 0 && model.cfg().puzzle_emb_ndim > 0) {  // test-time adaptation for unseen tasks
-        ArcAdaptOptions ad;
-        ad.num_aug = o.num_aug;
-        ad.steps = o.adapt_steps;
-        ad.seed = o.seed;
-        std::vector<ArcAdaptReport> adapted;
-        Progress adapting("test-time adaptation", "steps");
-        ad.on_step = [&](int done, int) { adapting.update(done); };
-        model = adapt_arc_tasks(model, tasks, ad, &adapted);
-        adapting.done();
-        for (auto& a : adapted)
-            fmt::print(stderr, "adapted unseen task {}: {} puzzle-embedding rows fitted on {} demonstrations, loss {:.3f}\n",
-                       a.task_id, a.rows, a.demos, a.final_loss);
-    }
-    Reporter rep(DomainKind::Arc, o);
-    rep.begin(tasks.size() == 1 && tasks[0].test.size() == 1,
-              o.max_steps > 0 ? o.max_steps : model.cfg().halt_max_steps, path, model.cfg().halt_threshold);
-    size_t rows = 0;
-    for (const auto& t : tasks) rows += t.test.size() * size_t(o.num_aug + 1);
-    Forward fwd(model, int(std::min(rows, size_t(o.batch))));
-    ArcSolveOptions ao;
-    ao.num_aug = o.num_aug;
-    ao.seed = o.seed;
-    solve_arc_tasks(fwd, tasks, solve_options(o, rep.record_mode()), ao, [&](ArcSolveResult& r) { rep.arc(r); });
-    std::fflush(stdout);
-    return rep.finish(std::chrono::duration<double>(Clock::now() - t0).count());
+std::string kinds_with(bool (Domain::*has)() const) {
+    std::vector<std::string> k;
+    for (const Domain* d : domains())
+        if ((d->*has)()) k.push_back(d->kinds());
+    std::string s;
+    for (size_t i = 0; i < k.size(); i++) s += (i == 0 ? "" : i + 1 == k.size() ? " and " : ", ") + k[i];
+    return s;
 }
 
 int run_solve(const SolveCliOptions& given) {
@@ -644,34 +501,23 @@ int run_solve(const SolveCliOptions& given) {
     PuzzleInput input(o.file);
     if (input.name() == "stdin" && isatty(STDIN_FILENO))
         fmt::print(stderr, "reading puzzles from the terminal; end with Ctrl-D (or pass a FILE)\n");
-    DomainKind d;
-    if (o.domain) {
-        d = *o.domain;
-    } else {
-        if (!detect_domain(input.peek(), &d)) fail("{}: empty input, nothing to solve", input.name());
-        fmt::print(stderr, "detected: {}\n", domain_name(d));
+    const Domain* d = o.domain;
+    if (!d) {
+        d = detect_domain(input.peek());
+        if (!d) fail("{}: empty input, nothing to solve", input.name());
+        fmt::print(stderr, "detected: {}\n", d->name());
     }
-    // auto: stop at the first draft the domain's checker accepts where there is one (Sudoku, mazes: the rules, not
-    // the solution), else when the halting head says so (ARC)
-    if (o.halt == "auto") o.halt = d == DomainKind::Arc ? "model" : "verified";
-    if (d != DomainKind::Arc && (!o.task.empty() || !o.solutions.empty() || !o.submission.empty()))
-        fail("--task, --solutions and --submission are for ARC tasks, not {} puzzles", domain_name(d));
-    if (d == DomainKind::Arc && o.views != -1)
-        fail("--views is for Sudoku and mazes; ARC votes over --num-aug augmented copies instead");
-    switch (d) {
-        case DomainKind::Sudoku: {
-            SudokuReader reader(input.stream(), input.name());
-            return solve_stream<SudokuPuzzle>(d, o, reader, input.name(), solve_sudoku_batch,
-                                              [](Reporter& rep, const SudokuSolveResult& r) { rep.sudoku(r); });
-        }
-        case DomainKind::Maze: {
-            MazeReader reader(input.stream(), input.name());
-            return solve_stream<Maze>(d, o, reader, input.name(), solve_maze_batch,
-                                      [](Reporter& rep, const MazeSolveResult& r) { rep.maze(r); });
-        }
-        case DomainKind::Arc: return solve_arc_input(o, input);
-    }
-    return kExitError;
+    // auto: stop at the first draft the kind's checker accepts where it judges by the rules (Sudoku, mazes: the
+    // rules, not the solution), else when the halting head says so (ARC)
+    if (o.halt == "auto") o.halt = d->checks_rules() ? "verified" : "model";
+    if (!d->has_tasks() && (!o.task.empty() || !o.solutions.empty() || !o.submission.empty()))
+        fail("--task, --solutions and --submission are for {}, not {}", kinds_with(&Domain::has_tasks), d->kinds());
+    if (!d->has_views() && o.views != -1)
+        fail("--views is for {}; {} vote over --num-aug augmented copies instead", kinds_with(&Domain::has_views),
+             d->kinds());
+    if (!o.submission.empty() && !d->submission())
+        fail("--submission: {} have no submission format", d->kinds());
+    return solve_stream(*d, o, input);
 }
 
 }  // namespace
@@ -680,7 +526,7 @@ void register_solve(CLI::App& app) {
     auto o = std::make_shared<SolveCliOptions>();
     auto* sub = app.add_subcommand("solve", "Solve puzzles with a model, showing draft, critique and refine per step");
     add_compute_options(sub);
-    sub->add_option("DOMAIN", o->arg0, "sudoku | maze | arc (detected from the input when left out)")->type_name("");
+    sub->add_option("DOMAIN", o->arg0, domain_names(" | ") + " (detected from the input when left out)")->type_name("");
     sub->add_option("FILE", o->arg1, "puzzle file, or '-' for stdin (the default)")->type_name("");
     sub->add_option("-m,--model", o->model, "model file (default: models/<domain>.safetensors)");
     sub->add_option("--trace", o->trace, "per-step trace: auto (steps for a single puzzle on a terminal or with "

@@ -25,7 +25,8 @@ struct TrainCliOptions {
 }  // namespace
 
 static int run_train(TrainCliOptions& o) {
-    if (!domain_from_name(o.domain, &o.job.domain)) fail("unknown domain '{}' (sudoku, maze, arc)", o.domain);
+    o.job.domain = find_domain(o.domain);
+    if (!o.job.domain) fail("unknown domain '{}' ({})", o.domain, domain_names());
     if (o.pos == "rope") o.job.model.pos_encodings = PosEncoding::Rope;
     else if (o.pos == "learned") o.job.model.pos_encodings = PosEncoding::Learned;
     else if (o.pos == "none") o.job.model.pos_encodings = PosEncoding::None;
@@ -71,7 +72,7 @@ void register_train(CLI::App& app) {
     j.train.optim.lr_min_ratio = 0.1; j.train.optim.puzzle_emb_lr = 1e-3; j.train.optim.puzzle_emb_weight_decay = 1.0;
     auto* sub = app.add_subcommand("train", "Train a model (official TRM recipe) on generated or file data");
     add_compute_options(sub);
-    sub->add_option("domain", o->domain, "sudoku | maze | arc")->required();
+    sub->add_option("domain", o->domain, domain_names(" | "))->required();
     sub->add_option("--data", j.data_file, "train on the puzzles of this file (with augmentation) instead of generating");
     sub->add_option("--mix", j.mix, "generated Sudoku difficulty mix, e.g. easy:1,medium:1")->capture_default_str();
     sub->add_option("--curriculum", j.curriculum, "examples over which the mix phases in, starting all easy");

@@ -58,14 +58,6 @@ void push_puzzle(ArcDataset& ds, const std::vector<Example>& ex, const ArcAug& a
 
 }  // namespace
 
-bool arc_task_fits(const ArcTask& t, int max_side) {
-    auto fits = [&](const ArcGrid& g) { return g.rows <= max_side && g.cols <= max_side; };
-    for (const auto* set : {&t.train, &t.test})
-        for (const auto& p : *set)
-            if (!fits(p.input) || (p.output && !fits(*p.output))) return false;
-    return true;
-}
-
 ArcSplits build_arc_dataset(const std::vector<ArcTask>& train_tasks, const std::vector<ArcTask>& eval_tasks,
                             const ArcBuildOptions& opt) {
     if (opt.canvas < 1 || opt.canvas > kArcMaxGridSize)

@@ -56,7 +56,4 @@ struct ArcSplits {
 ArcSplits build_arc_dataset(const std::vector<ArcTask>& train_tasks, const std::vector<ArcTask>& eval_tasks,
                             const ArcBuildOptions& opt);
 
-// True when every grid of t (inputs, and outputs present) has rows and cols <= max_side.
-bool arc_task_fits(const ArcTask& t, int max_side);
-
 }  // namespace trm

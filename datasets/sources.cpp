@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "core/loss.hpp"
+#include "datasets/split.hpp"
 #include "puzzles/sudoku_solver.hpp"
 
 namespace trm {
@@ -157,6 +159,79 @@ void ArcSource::example(uint64_t index, int32_t* tokens, int32_t* labels, int32_
     std::memcpy(tokens, &d.inputs[i * n], n * sizeof(int32_t));
     for (size_t k = 0; k < n; k++) labels[k] = d.labels[i * n + k] == 0 ? kIgnoreLabel : d.labels[i * n + k];
     *puzzle_id = d.puzzle_ids[i];
+}
+
+EvalSet TrainingSource::held_out(int n, int seq_len, uint64_t seed) const {
+    TRM_CHECK(twin);
+    auto src = twin(kEvalSeedBase + seed);
+    return make_eval_set(*src, n, seq_len, first_held_out);
+}
+
+EvalSet ArcSource::held_out(int n, int, uint64_t) const { return make_arc_eval_set(splits.test, n); }
+
+// ---- one line per kind ----------------------------------------------------------------------------------------
+
+namespace {
+
+using Factory = std::function<std::unique_ptr<TrainingSource>(const TrainData& o, int grid, uint64_t seed)>;
+
+// A source whose held-out set is its own twin under another seed; `first_held_out` skips a curriculum's ramp.
+template <typename Make>
+std::unique_ptr<TrainingSource> with_twin(Make make, uint64_t seed, uint64_t first_held_out, nlohmann::json provenance) {
+    auto src = make(seed);
+    src->twin = [make](uint64_t s) -> std::unique_ptr<DataSource> { return make(s); };
+    src->first_held_out = first_held_out;
+    src->provenance = std::move(provenance);
+    return src;
+}
+
+std::unique_ptr<TrainingSource> sudoku_source(const TrainData& o, int, uint64_t seed) {
+    if (!o.data_file.empty())
+        return with_twin([f = o.data_file](uint64_t s) { return std::make_unique<SudokuFileSource>(f, s); }, seed,
+                         uint64_t(1) << 40, nlohmann::json::object());
+    return with_twin([m = SudokuMix::parse(o.mix), c = o.curriculum](uint64_t s) {
+        return std::make_unique<SudokuGenSource>(m, s, c);
+    }, seed, o.curriculum, {{"mix", o.mix}, {"curriculum", o.curriculum}});
+}
+
+std::unique_ptr<TrainingSource> maze_source(const TrainData& o, int grid, uint64_t seed) {
+    if (!o.data_file.empty())
+        return with_twin([f = o.data_file, grid](uint64_t s) { return std::make_unique<MazeFileSource>(f, grid, s); },
+                         seed, uint64_t(1) << 40, nlohmann::json::object());
+    const int size = o.maze_size > 0 ? o.maze_size : grid;
+    const int lo = o.maze_min_size > 0 ? o.maze_min_size : size;
+    const int min_path = std::max(0, o.maze_min_path);
+    return with_twin([=](uint64_t s) { return std::make_unique<MazeGenSource>(lo, size, min_path, grid, s); }, seed,
+                     o.curriculum,
+                     {{"maze_size", o.maze_size}, {"maze_min_size", o.maze_min_size}, {"maze_min_path", o.maze_min_path}});
+}
+
+std::unique_ptr<TrainingSource> arc_source(const TrainData& o, int grid, uint64_t) {
+    if (o.data_file.empty())
+        throw Error("ARC training needs a challenges file to train on",
+                    "pass --data CHALLENGES.json (and --arc-eval CHALLENGES.json)");
+    // the augmentations are drawn from a fixed seed: a resumed run must rebuild the same puzzle identifiers
+    auto src = std::make_unique<ArcSource>(o.data_file, o.arc_eval_file, o.arc_eval_solutions, grid, o.arc_num_aug, 42);
+    src->provenance = {{"arc_eval_file", o.arc_eval_file}, {"arc_num_aug", o.arc_num_aug}};
+    if (!o.arc_eval_solutions.empty()) src->provenance["arc_eval_solutions"] = o.arc_eval_solutions;
+    return src;
+}
+
+const std::map<std::string, Factory>& factories() {
+    static const std::map<std::string, Factory> kFactories{
+        {"sudoku", sudoku_source},
+        {"maze", maze_source},
+        {"arc", arc_source},
+    };
+    return kFactories;
+}
+
+}  // namespace
+
+std::unique_ptr<TrainingSource> make_training_source(const Domain& d, const TrainData& o, int grid, uint64_t seed) {
+    auto it = factories().find(d.name());
+    if (it == factories().end()) fail("no training data source for {} (datasets/sources.cpp)", d.kinds());
+    return it->second(o, grid, seed);
 }
 
 EvalSet make_eval_set(DataSource& src, int n, int seq_len, uint64_t first_index) {

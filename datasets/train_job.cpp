@@ -16,74 +16,52 @@
 #include "datasets/sources.hpp"
 #include "datasets/split.hpp"
 #include "core/loss.hpp"
-#include "puzzles/maze.hpp"
-#include "puzzles/arc.hpp"
-#include "puzzles/sudoku.hpp"
 
 namespace trm {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-void apply_domain(Config& c, DomainKind d, int grid) {
-    c.domain = domain_name(d);
-    switch (d) {
-        case DomainKind::Sudoku:
-            c.seq_len = kSudokuCells; c.vocab_size = kSudokuVocab; c.token_map = sudoku_token_map();
-            break;
-        case DomainKind::Maze:
-            if (grid < 5 || grid > 64) fail("maze grid side {}: maze models need 5..64", grid);
-            c.seq_len = grid * grid; c.vocab_size = kMazeVocab; c.token_map = maze_token_map();
-            break;
-        case DomainKind::Arc:
-            if (grid < 1 || grid > kArcCanvas) fail("ARC canvas side {}: must be 1..30", grid);
-            c.seq_len = grid * grid; c.vocab_size = 12;
-            c.token_map = {"<pad>", "<eos>", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
-            break;
-    }
+void apply_domain(Config& c, const Domain& d, int grid) {
+    c.domain = d.name();
+    d.configure_model(c, grid);
 }
 
-static std::unique_ptr<DataSource> make_source(const TrainJobOptions& o, int grid, uint64_t seed) {
-    switch (o.domain) {
-        case DomainKind::Sudoku:
-            if (!o.data_file.empty()) return std::make_unique<SudokuFileSource>(o.data_file, seed);
-            return std::make_unique<SudokuGenSource>(SudokuMix::parse(o.mix), seed, o.curriculum);
-        case DomainKind::Maze: {
-            if (!o.data_file.empty()) return std::make_unique<MazeFileSource>(o.data_file, grid, seed);
-            const int size = o.maze_size > 0 ? o.maze_size : grid;
-            const int lo = o.maze_min_size > 0 ? o.maze_min_size : size;
-            return std::make_unique<MazeGenSource>(lo, size, std::max(0, o.maze_min_path), grid, seed);
-        }
-        case DomainKind::Arc:
-            if (o.data_file.empty()) throw Error("ARC training needs a challenges file to train on",
-                                                "pass --data CHALLENGES.json (and --arc-eval CHALLENGES.json)");
-            return std::make_unique<ArcSource>(o.data_file, o.arc_eval_file, o.arc_eval_solutions, grid, o.arc_num_aug,
-                                               42);
-    }
-    fail("unknown domain");
+static TrainData data_options(const TrainJobOptions& o) {
+    TrainData d;
+    d.data_file = o.data_file;
+    d.mix = o.mix;
+    d.curriculum = o.curriculum;
+    d.maze_size = o.maze_size;
+    d.maze_min_path = o.maze_min_path;
+    d.maze_min_size = o.maze_min_size;
+    d.arc_eval_file = o.arc_eval_file;
+    d.arc_eval_solutions = o.arc_eval_solutions;
+    d.arc_num_aug = o.arc_num_aug;
+    return d;
 }
 
-// The config of a new run: the options' architecture with the domain's fields; ARC builds its data here (into src)
-// because the identifiers come from it.
-static Config new_run_config(const TrainJobOptions& o, std::unique_ptr<DataSource>& src) {
+// The config of a new run: the options' architecture with the kind's fields; a kind of tasks (ARC) builds its data
+// here (into src) because the puzzle identifiers come from it.
+static Config new_run_config(const TrainJobOptions& o, std::unique_ptr<TrainingSource>& src) {
     Config c = o.model;
-    const int grid = o.grid > 0 ? o.grid : (o.domain == DomainKind::Maze ? 15 : 30);
-    apply_domain(c, o.domain, grid);
-    if (o.domain == DomainKind::Arc) {
-        src = make_source(o, grid, 0);
-        const auto& ids = static_cast<ArcSource&>(*src).splits.train.identifiers;
-        c.identifiers = ids;
-        c.num_puzzle_identifiers = int(ids.size());
+    const int grid = o.grid > 0 ? o.grid : o.domain->default_grid();
+    apply_domain(c, *o.domain, grid);
+    if (o.domain->has_tasks()) {  // one puzzle identifier per task and augmentation
+        src = make_training_source(*o.domain, data_options(o), grid, 0);
+        c.identifiers = src->identifiers();
+        c.num_puzzle_identifiers = int(c.identifiers.size());
     }
     c.validate();
     return c;
 }
 
 void export_arc_data(const TrainJobOptions& o, const std::string& path) {
-    if (o.domain != DomainKind::Arc) fail("only ARC training data can be exported, not {}", domain_name(o.domain));
-    std::unique_ptr<DataSource> src;
+    std::unique_ptr<TrainingSource> src;
     const Config c = new_run_config(o, src);
-    const ArcSplits& s = static_cast<ArcSource&>(*src).splits;
+    const auto* arc = dynamic_cast<const ArcSource*>(src.get());
+    if (!arc) fail("only ARC training data can be exported, not {}", o.domain->kinds());
+    const ArcSplits& s = arc->splits;
     TensorFile f;
     for (auto [name, d] : {std::pair<const char*, const ArcDataset*>{"train", &s.train}, {"test", &s.test}}) {
         const int64_t n = int64_t(d->size()), S = d->seq_len();
@@ -106,7 +84,7 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
     check_output_path(state, true, "training state");
     if (o.threads > 0) set_threads(o.threads);  // trm's workers and OpenBLAS's, both
     std::unique_ptr<Trainer> t;
-    std::unique_ptr<DataSource> src;
+    std::unique_ptr<TrainingSource> src;
     if (o.resume) {
         t = Trainer::load_state(state);
     } else {
@@ -120,21 +98,13 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
         t = std::make_unique<Trainer>(std::move(m), to);
     }
     const Config& c = t->model.cfg();
-    const int grid = o.domain == DomainKind::Sudoku ? 9 : maze_grid_side(c.seq_len);
-    if (!src) src = make_source(o, grid, t->opt.seed + kTrainSeedBase);
-    if (o.domain == DomainKind::Arc && int(static_cast<ArcSource&>(*src).splits.train.identifiers.size()) != c.num_puzzle_identifiers)
-        fail("{}: the ARC data gives {} puzzle identifiers, the model has {}", state,
-             static_cast<ArcSource&>(*src).splits.train.identifiers.size(), c.num_puzzle_identifiers);
+    const int grid = model_grid_side(c);
+    if (!src) src = make_training_source(*o.domain, data_options(o), grid, t->opt.seed + kTrainSeedBase);
+    if (const auto ids = src->identifiers(); !ids.empty() && int(ids.size()) != c.num_puzzle_identifiers)
+        fail("{}: the data gives {} puzzle identifiers, the model has {}", state, ids.size(), c.num_puzzle_identifiers);
     // held-out: generated data from another seed stream (never used in training); file data: more draws
     // (augmented); ARC: the test pairs of the evaluation tasks
-    EvalSet ev;
-    if (o.domain == DomainKind::Arc) {
-        ev = make_arc_eval_set(static_cast<ArcSource&>(*src).splits.test, o.eval_count);
-    } else {
-        auto eval_src = make_source(o, grid, kEvalSeedBase + t->opt.seed);
-        // generated: from past the curriculum ramp, so the held-out set has the target mix, not the all-easy start
-        ev = make_eval_set(*eval_src, o.eval_count, c.seq_len, o.data_file.empty() ? o.curriculum : (uint64_t(1) << 40));
-    }
+    const EvalSet ev = src->held_out(o.eval_count, c.seq_len, t->opt.seed);
 
     std::FILE* log = nullptr;
     if (!o.log.empty()) {
@@ -144,20 +114,9 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
     // Provenance: the data options of each stretch of the run (they are flags, not part of the state's
     // semantics, so a resumed run may change them); kept in the state and written into the weights' metadata.
     {
-        json data = {{"domain", domain_name(o.domain)}};
+        json data = {{"domain", o.domain->name()}};
         if (!o.data_file.empty()) data["data_file"] = o.data_file;
-        if (o.domain == DomainKind::Sudoku && o.data_file.empty()) {
-            data["mix"] = o.mix;
-            data["curriculum"] = o.curriculum;
-        } else if (o.domain == DomainKind::Maze && o.data_file.empty()) {
-            data["maze_size"] = o.maze_size;
-            data["maze_min_size"] = o.maze_min_size;
-            data["maze_min_path"] = o.maze_min_path;
-        } else if (o.domain == DomainKind::Arc) {
-            data["arc_eval_file"] = o.arc_eval_file;
-            data["arc_num_aug"] = o.arc_num_aug;
-            if (!o.arc_eval_solutions.empty()) data["arc_eval_solutions"] = o.arc_eval_solutions;
-        }
+        for (auto& [k, v] : src->provenance.items()) data[k] = v;
         json history = json::array();
         if (auto it = t->notes.find("data"); it != t->notes.end()) {
             try {

@@ -12,7 +12,7 @@
 namespace trm {
 
 struct TrainJobOptions {
-    DomainKind domain = DomainKind::Sudoku;
+    const Domain* domain = &domain_named("sudoku");
     std::string data_file;        // train on these puzzles (augmented); empty = generate
     std::string mix = "easy";     // generated Sudoku difficulty mix, e.g. "easy:1,medium:1"
     uint64_t curriculum = 0;      // examples over which the mix phases in from all-easy
@@ -55,9 +55,9 @@ struct TrainProgress {
 void run_training(const TrainJobOptions& o, int report_every, const std::function<void(const TrainProgress&)>& on_progress,
                   const std::atomic<bool>& stop);
 
-// Fills seq_len / vocab_size / token_map / domain of a config for a domain (Sudoku: 81 tokens, vocab 11;
-// maze: grid^2 tokens, vocab 6; ARC: canvas^2 tokens, vocab 12).
-void apply_domain(Config& c, DomainKind d, int grid);
+// Fills seq_len / vocab_size / token_map / domain of a config for a kind (Domain::configure_model; Sudoku: 81
+// tokens, vocab 11; maze: grid^2 tokens, vocab 6; ARC: canvas^2 tokens, vocab 12).
+void apply_domain(Config& c, const Domain& d, int grid);
 
 // The ARC data `trm train arc` would train on, written instead of training (for scripts/gpu): train.inputs,
 // train.labels [N, S] int32 (label 0 = not scored), train.puzzle_identifiers [N]; the evaluation tasks' test pairs

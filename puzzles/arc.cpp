@@ -160,11 +160,6 @@ std::string task_key(const ArcTask& t) {
     return all;
 }
 
-std::string ansi_background(uint8_t colour) {
-    uint32_t rgb = kArcPalette[colour % 10];
-    return fmt::format("\x1b[48;2;{};{};{}m", (rgb >> 16) & 255, (rgb >> 8) & 255, rgb & 255);
-}
-
 }  // namespace
 
 // ---- Files ------------------------------------------------------------------------------------------------
@@ -207,6 +202,14 @@ std::vector<ArcTask> load_arc_tasks(const std::string& path, const ArcLoadOption
     if (!opt.solutions_path.empty())
         apply_arc_solutions(tasks, read_file_text(opt.solutions_path, opt.max_bytes), opt.solutions_path);
     return tasks;
+}
+
+bool arc_task_fits(const ArcTask& t, int max_side) {
+    auto fits = [&](const ArcGrid& g) { return g.rows <= max_side && g.cols <= max_side; };
+    for (const auto* set : {&t.train, &t.test})
+        for (const auto& p : *set)
+            if (!fits(p.input) || (p.output && !fits(*p.output))) return false;
+    return true;
 }
 
 // ---- Encoding ---------------------------------------------------------------------------------------------
@@ -356,54 +359,6 @@ std::vector<ArcAug> choose_arc_augmentations(const ArcTask& t, int count, Rng& r
         kept.push_back(a);
     }
     return kept;
-}
-
-// ---- Rendering ---------------------------------------------------------------------------------------------
-
-std::string render_grids(const std::vector<std::pair<std::string, ArcGrid>>& grids, bool color) {
-    constexpr const char* kGap = "   ";
-    constexpr std::string_view kEmpty = "(empty)";
-    std::vector<size_t> width;
-    int height = 0;
-    for (const auto& [title, g] : grids) {
-        size_t w = std::max(title.size(), g.rows * g.cols == 0 ? kEmpty.size() : size_t(2 * g.cols));
-        width.push_back(w);
-        height = std::max(height, g.rows * g.cols == 0 ? 1 : g.rows);
-    }
-    std::string out;
-    auto end_line = [&](std::string& line) {
-        while (!line.empty() && line.back() == ' ') line.pop_back();
-        out += line;
-        out += '\n';
-    };
-    std::string line;
-    for (size_t i = 0; i < grids.size(); i++) {
-        if (i) line += kGap;
-        line += grids[i].first;
-        line.append(width[i] - grids[i].first.size(), ' ');
-    }
-    end_line(line);
-    for (int r = 0; r < height; r++) {
-        line.clear();
-        for (size_t i = 0; i < grids.size(); i++) {
-            const ArcGrid& g = grids[i].second;
-            if (i) line += kGap;
-            size_t used = 0;
-            if (g.rows * g.cols == 0) {
-                if (r == 0) { line += kEmpty; used = kEmpty.size(); }
-            } else if (r < g.rows) {
-                for (int c = 0; c < g.cols; c++) {
-                    if (color) line += ansi_background(g.at(r, c)) + "  ";
-                    else line += fmt::format("{} ", g.at(r, c));
-                }
-                if (color) line += "\x1b[0m";
-                used = size_t(2 * g.cols);
-            }
-            line.append(width[i] - used, ' ');
-        }
-        end_line(line);
-    }
-    return out;
 }
 
 // ---- Small helpers ----------------------------------------------------------------------------------------

@@ -80,6 +80,9 @@ std::vector<ArcTask> load_arc_tasks(const std::string& path, const ArcLoadOption
 
 // Same from text; `source` names the text in errors (usually the file path).
 std::vector<ArcTask> parse_arc_tasks(std::string_view text, const std::string& source, const std::string& task_id = "");
+// True when every grid of t (inputs, and outputs present) has rows and cols <= max_side.
+bool arc_task_fits(const ArcTask& t, int max_side);
+
 // Sets test outputs of `tasks` from a solutions document. Every task in `tasks` must have an entry with one grid
 // per test input; entries for other tasks are ignored.
 void apply_arc_solutions(std::vector<ArcTask>& tasks, std::string_view text, const std::string& source);
@@ -137,11 +140,7 @@ ArcTask without_test_outputs(const ArcTask& t);
 // count + 1 augmentations; fewer when the task is too symmetric (the official prints "augmentation not full").
 std::vector<ArcAug> choose_arc_augmentations(const ArcTask& t, int count, Rng& rng);
 
-// ---- Rendering ---------------------------------------------------------------------------------------------
-// Grids side by side, each under its title. color: every cell is two spaces on a 24-bit ANSI background in the
-// standard ARC palette; otherwise each cell is its digit and a space. Columns are separated by 3 spaces; every
-// line ends with '\n' (trailing spaces trimmed). A 0x0 grid renders as "(empty)". Titles are assumed ASCII.
-std::string render_grids(const std::vector<std::pair<std::string, ArcGrid>>& grids, bool color);
+// ---- Colours ------------------------------------------------------------------------------------------------
 // Standard ARC palette, 0xRRGGBB: 0 black, 1 blue, 2 red, 3 green, 4 yellow, 5 grey, 6 magenta, 7 orange,
 // 8 sky, 9 maroon.
 constexpr std::array<uint32_t, 10> kArcPalette{0x000000, 0x0074D9, 0xFF4136, 0x2ECC40, 0xFFDC00,

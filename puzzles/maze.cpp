@@ -583,4 +583,46 @@ const char* dihedral_name(int tid) {
     return names[tid];
 }
 
+// ---- one maze, one answer (MCP arguments) --------------------------------------------------------------------
+
+Maze parse_one_maze(std::string_view text, const std::string& name) {
+    std::istringstream in{std::string(text)};
+    MazeReader reader(in, name, MazeFormat::Text);
+    Maze m, extra;
+    if (!reader.next(m)) fail("{}: no maze found (rows of '#' walls, '.' or ' ' open cells, one S, one G)", name);
+    if (reader.next(extra)) fail("{}: holds more than one maze (a second starts at {}); pass one", name, extra.where);
+    return m;
+}
+
+std::vector<char> parse_maze_answer(std::string_view text, const Maze& m, std::string* problem) {
+    std::vector<std::string_view> rows;
+    while (!text.empty()) {
+        size_t nl = text.find('\n');
+        std::string_view row = text.substr(0, nl);
+        if (!row.empty() && row.back() == '\r') row.remove_suffix(1);
+        rows.push_back(row);
+        if (nl == std::string_view::npos) break;
+        text.remove_prefix(nl + 1);
+    }
+    while (!rows.empty() && rows.back().empty()) rows.pop_back();
+    size_t first = 0;
+    while (first < rows.size() && rows[first].empty()) first++;
+    rows.erase(rows.begin(), rows.begin() + long(first));
+    if (int(rows.size()) != m.rows) {
+        *problem = fmt::format("answer has {} rows, the maze {}", rows.size(), m.rows);
+        return {};
+    }
+    std::vector<char> out;
+    out.reserve(size_t(m.rows) * size_t(m.cols));
+    for (size_t r = 0; r < rows.size(); r++) {
+        if (int(rows[r].size()) != m.cols) {
+            *problem = fmt::format("answer row {} has {} cells, the maze {} columns (use '.' for open cells)", r + 1,
+                                   rows[r].size(), m.cols);
+            return {};
+        }
+        for (char c : rows[r]) out.push_back(c == '.' ? ' ' : c);
+    }
+    return out;
+}
+
 }  // namespace trm

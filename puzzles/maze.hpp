@@ -173,4 +173,11 @@ bool maze_has_frame(const Maze& m);
 Maze maze_without_frame(const Maze& m);                                    // requires maze_has_frame(m)
 std::vector<char> cells_with_frame(std::span<const char> inner, const Maze& framed);  // inner: (rows-2) x (cols-2)
 
+// ---- one maze, one answer (MCP arguments) -------------------------------------------------------------------
+// The one maze of `text` (MazeReader's text format). Throws Error when it holds no maze or several.
+Maze parse_one_maze(std::string_view text, const std::string& name);
+// A proposed maze answer for `m`: rows of '#', ' ' or '.', 'S', 'G', 'o'. On a shape mismatch returns an empty
+// vector and sets *problem ("answer has 10 rows, the maze 11"); the verifier judges everything else.
+std::vector<char> parse_maze_answer(std::string_view text, const Maze& m, std::string* problem);
+
 }  // namespace trm

@@ -1,5 +1,6 @@
-// Solving puzzles with a model: parse -> encode -> run_session -> decode -> verify, for every domain, with a
-// per-step trace. A library (no printing) shared by `trm solve`, `trm eval` and `trm mcp`.
+// Solving puzzles with a model, domain-neutral: the options, the outcome every domain's result extends, and the
+// row engine the domains' solvers share (encode -> run_session -> decode -> check, per supervision step). A library
+// (no printing) under `trm solve`, `trm eval` and `trm mcp`; each domain's solver is in puzzles/<kind>_domain.*.
 //
 // Every supervision step of every row is seen by a callback (core/session.hpp). What a trace records per step:
 //   draft     the answer decoded from the step's logits by argmax (DraftGrid)
@@ -19,34 +20,27 @@
 // (complete, givens kept, no clash), a maze path that is optimal, an ARC attempt (of two) equal to the expected
 // output. An answer that fails is reported unsolved, whatever the model's confidence.
 //
-// Views (SolveOptions::views, Sudoku and mazes): a puzzle whose final answer the checker rejects is solved again
-// through a symmetry-equivalent copy (sudoku_views: digit relabelling, transpose, band/stack and row/column
-// shuffles; maze_views: the 8 dihedral transforms), the answer mapped back and checked against the puzzle as
-// given, until one verifies or the budget is spent. View 1 is the puzzle as given, so views = 1 is a plain solve.
-// The re-solves of a batch run as one batch per view; rows that verified have left it. Every answer still comes
-// from the model: the checker only accepts or rejects it, and its verdict on a complete Sudoku is exact.
+// Views (SolveOptions::views, domains with Domain::has_views): a puzzle whose final answer the checker rejects is
+// solved again through a symmetry-equivalent copy (Sudoku: digit relabelling, transpose, band/stack and row/column
+// shuffles; mazes: the 8 dihedral transforms), the answer mapped back and checked against the puzzle as given,
+// until one verifies or the budget is spent. View 1 is the puzzle as given, so views = 1 is a plain solve. The
+// re-solves of a batch run as one batch per view; rows that verified have left it. Every answer still comes from
+// the model: the checker only accepts or rejects it, and its verdict on a complete Sudoku is exact.
 #pragma once
 #include <cstdint>
 #include <functional>
-#include <istream>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/forward.hpp"
-#include "puzzles/arc.hpp"
-#include "puzzles/domain.hpp"
-#include "puzzles/maze.hpp"
-#include "puzzles/sudoku.hpp"
 
 namespace trm {
 
-// Views `trm solve`, `trm eval` and the MCP tools try per Sudoku or maze by default (see "Views" above); mazes
-// stop at 8. Chosen by measurement (README: accuracy by views on the forum-hardest and 17-clue lists): the
-// forum-hardest list was still gaining at 16 views and passed 90% at 64, and puzzles that verify at once, or
-// that cannot (no solution: one view), cost nothing more.
+// Views `trm solve`, `trm eval` and the MCP tools try per puzzle by default (see "Views" above); mazes stop at
+// 8. The forum-hardest Sudoku list was still gaining at 16 views and passed 90% at 64; puzzles that verify at
+// once, or that cannot (no solution: one view), cost nothing more.
 constexpr int kDefaultViews = 64;
 constexpr int kMaxViews = 1000;  // --views above this is refused
 
@@ -63,10 +57,17 @@ struct SolveOptions {
     TraceMode trace = TraceMode::Off;  // Cycles also records every inner H cycle (SessionOptions::trace_cycles)
     int batch = 64;                    // model rows per forward batch (Forward::max_batch must be >= this)
     std::optional<float> halt_threshold;  // HaltMode::Model stops at q_halt > this; unset = the model's
-    int views = 1;                     // Sudoku/maze: views per puzzle at most (1 = as given only; mazes: <= 8)
+    int views = 1;                     // views per puzzle at most (1 = as given only; mazes: <= 8)
     // Called once per supervision step of a batch (1-based step, the batch's step limit), before its rows are
     // judged; it may throw to abandon the batch (a cancelled MCP request). Unset = nothing.
     std::function<void(int step, int max_steps)> on_step;
+
+    // Domains that vote over augmented copies instead of views (ARC):
+    int num_aug = 8;                   // augmented copies per test input besides the identity
+    uint64_t seed = 0;                 // draws of the augmentations of tasks the model does not know
+    int adapt_steps = 0;               // test-time adaptation steps per unseen task before solving (0 = none)
+    // After each adaptation step (steps done, planned); may throw to stop. Unset = nothing.
+    std::function<void(int done, int total)> on_adapt_step;
 };
 
 // A decoded answer, domain-neutral for traces, rendering and HTML. cells are row-major, rows * cols:
@@ -108,8 +109,10 @@ struct ViewRun {
 
 double sigmoid(double x);
 
-// What every domain's result holds.
+// What every domain's result holds; each domain extends it with its own fields (SudokuSolveResult, ...). Results
+// travel through the generic paths (solve, eval, MCP) as SolveOutcome& and back to their domain's hooks.
 struct SolveOutcome {
+    virtual ~SolveOutcome() = default;
     size_t index = 0;          // 0-based position in the input (ARC: test input across the whole input)
     std::string where;         // "file:line" (ARC: "task <id> test <k>")
     int steps = 0;             // supervision steps run (of the reported view; total_steps() over all views)
@@ -120,99 +123,59 @@ struct SolveOutcome {
     DraftGrid input;           // the puzzle as a draft (the trace's step 0)
     DraftGrid answer;          // the final answer as a draft (ARC: attempt 1)
     std::vector<TraceStep> trace;  // empty unless SolveOptions::trace; entries of every view run, in order
-    int views_used = 1;        // views run (Sudoku, mazes; 1 for ARC, whose copies vote instead)
+    int views_used = 1;        // views run (1 for domains that vote over copies instead)
     int view = 1;              // the view whose answer is reported: the verified one, else view 1
     int views_budget = 1;      // views this puzzle was allowed (SolveOptions::views; mazes at most 8)
-    std::vector<ViewRun> views;    // one per view run (empty for ARC)
+    std::vector<ViewRun> views;    // one per view run (empty for domains without views)
     std::string diagnosis;     // what the exact checks say of the input before solving: "" (one solution, a path),
                                // else e.g. "has no solution" (Sudoku, then one view only: none could verify)
-    int total_steps() const;       // supervision steps over every view (ARC: steps)
+    int total_steps() const;       // supervision steps over every view (without views: steps)
 };
 
-struct SudokuSolveResult : SolveOutcome {
-    SudokuPuzzle puzzle;
-    SudokuGrid grid{};         // the answer, 0 for cells the model left blank / padded
-    SudokuVerdict verdict;
-};
-
-struct MazeSolveResult : SolveOutcome {
-    Maze maze;
-    std::vector<char> path;    // answer grid, maze.rows * maze.cols characters (see decode_maze)
-    MazeCheck verdict;
-};
-
-struct ArcSolveResult : SolveOutcome {
-    std::string task_id;
-    int test_index = 0;                 // index into task.test
-    ArcGrid test_input;
-    std::optional<ArcGrid> expected;    // the test output when known
-    std::vector<ArcGrid> attempts;      // ranked by votes, at most 2 (fewer when fewer distinct predictions)
-    std::vector<int> attempt_votes;     // copies that voted for each attempt
-    int copies = 0;                     // augmented copies run (identity included)
-    bool known_task = false;            // the model's Config::identifiers hold this task's names
-    bool pass_at_1 = false, pass_at_2 = false;  // false when expected is unknown
-};
-
-// ---- Models ---------------------------------------------------------------------------------------------------
-// Throws Error (with a hint) unless the model fits the domain: Config::domain equal or empty (official
-// checkpoints), Sudoku seq_len 81 vocab 11, maze square seq_len vocab 6, ARC square seq_len <= 900 vocab 12.
-void check_model_domain(const Config& c, DomainKind d, const std::string& model_label);
-// Side of a maze/ARC model's square grid (sqrt(seq_len)).
+// Side of a maze/ARC model's square grid (sqrt(seq_len)); throws Error when seq_len is not a square.
 int model_grid_side(const Config& c);
 
-// ---- Input --------------------------------------------------------------------------------------------------
-// An input stream ("-" = standard input) whose first bytes can be looked at before a reader consumes it all,
-// so the domain can be detected on a pipe. Memory: the peeked prefix (<= 64 KiB) plus one read buffer.
-class PuzzleInput {
-public:
-    explicit PuzzleInput(const std::string& path);  // Throws Error if the file cannot be opened
-    ~PuzzleInput();
-    PuzzleInput(const PuzzleInput&) = delete;
-    PuzzleInput& operator=(const PuzzleInput&) = delete;
-    const std::string& name() const { return name_; }  // the path, or "stdin"
-    std::string_view peek();                          // up to the first 64 KiB, without consuming them
-    std::istream& stream();                           // the whole input, peeked bytes first
-    // The rest of the input as text (for ARC JSON), inflated when it is gzip; throws Error naming the input past
-    // max_bytes.
-    std::string read_all(uint64_t max_bytes);
+// ---- The row engine ---------------------------------------------------------------------------------------------
 
-private:
-    struct Buf;
-    std::string name_;
-    std::unique_ptr<std::istream> file_;
-    std::unique_ptr<Buf> buf_;
-    std::unique_ptr<std::istream> stream_;
+// One model row's run: steps, the final halting logit and the argmax tokens at its stopping step.
+struct RowRun {
+    int steps = 0;
+    float q_halt = 0;
+    std::vector<int32_t> tokens;   // [S] argmax at the stopping step
+    std::vector<TraceStep> trace;  // only for traced rows
 };
 
-// ---- Solving ------------------------------------------------------------------------------------------------
-// Each solves a batch in one session (puzzles.size() <= opt.batch <= fwd.max_batch). Results come in input
-// order with index = first_index + position. The model must pass check_model_domain.
-std::vector<SudokuSolveResult> solve_sudoku_batch(Forward& fwd, std::vector<SudokuPuzzle> puzzles, size_t first_index,
-                                                  const SolveOptions& opt);
-std::vector<MazeSolveResult> solve_maze_batch(Forward& fwd, std::vector<Maze> mazes, size_t first_index,
-                                              const SolveOptions& opt);
+// Decodes one row's argmax tokens [S] into a draft and checks it.
+using RowChecker = std::function<void(int row, const int32_t* tokens, DraftGrid& draft, bool& ok, std::string& check)>;
 
-struct ArcSolveOptions {
-    int num_aug = 8;     // augmented copies per test input besides the identity (see solve_arc_tasks)
-    uint64_t seed = 0;   // draws of the augmentations of tasks the model does not know
+// Runs rows [0, B) of tokens [B, S] / ids [B] in one session under opt's halting rule. traced[b] selects the
+// rows whose trace is kept; inputs[b] is the draft each trace starts from.
+std::vector<RowRun> run_rows(Forward& fwd, const std::vector<int32_t>& tokens, const std::vector<int32_t>& ids, int B,
+                             const SolveOptions& opt, const std::vector<uint8_t>& traced,
+                             const std::vector<const DraftGrid*>& inputs, const RowChecker& check);
+
+// How a domain with views encodes, judges and names its rows under a view (0-based; view 0 = as given).
+struct ViewHooks {
+    // Appends the S tokens of row `row` under view `view`.
+    std::function<void(int row, int view, std::vector<int32_t>& tokens)> encode;
+    // Decodes tokens [S] of row `row` solved through `view`, maps the draft back to the puzzle's frame and checks
+    // it; critique (when not null) receives the short reason a rejected answer gives the trace.
+    std::function<void(int row, int view, const int32_t* tokens, DraftGrid& draft, bool& ok, std::string& check,
+                       std::string* critique)>
+        check;
+    std::function<std::string(int row, int view)> name;  // "as given", "transpose, digits 4<->7", ...
 };
 
-// ARC shape/colour consistency of a prediction for `test_input` with the task's demonstrations: the shape
-// follows when every demo keeps its input's shape, or every demo output has one shape, or every demo scales
-// its input by the same factors; colours must appear in a demo output or the test input. Returns a summary,
-// e.g. "shape 3x3 as the input, colours ok" or "shape 4x3, demos suggest 3x3"; *ok tells whether it fits.
-std::string arc_consistency(const ArcTask& task, const ArcGrid& test_input, const ArcGrid& pred, bool* ok);
-
-// Solves every test input of `tasks`: each runs as 1 + num_aug augmented copies (official names). Tasks the
-// model knows (names in Config::identifiers, i.e. it trained on their demonstrations) use the model's own
-// augmentations and identifiers, up to 1 + num_aug of them; other tasks use choose_arc_augmentations and
-// identifier 0 (ArcSolveResult::known_task false). Predictions are cropped, mapped back and voted
-// (puzzles/arc_vote.hpp); the trace follows the identity copy. Rows of several tasks share batches; on_result
-// receives the test inputs in order as soon as their task is done. Grids larger than the model's canvas throw.
-// TODO(test-time adaptation): unknown tasks would be better served by fitting a fresh puzzle embedding on their
-// demonstrations before solving; today they use identifier 0.
-void solve_arc_tasks(Forward& fwd, const std::vector<ArcTask>& tasks, const SolveOptions& opt,
-                     const ArcSolveOptions& aopt, const std::function<void(ArcSolveResult&)>& on_result);
+// Solves the rows of `outs` (one per puzzle; input and diagnosis filled in) through view 0 in one session, then
+// the rows whose final answer is rejected through view 1, 2, ... until each verifies or spends budget[row] views.
+// Fills every generic field of each outcome except where/verified/check/answer (the domain's judgement of the
+// reported answer) and returns, per row, the view reported (0-based) and its tokens.
+struct ViewAnswer {
+    int view = 0;
+    std::vector<int32_t> tokens;
+};
+std::vector<ViewAnswer> solve_through_views(Forward& fwd, const SolveOptions& opt, const std::vector<SolveOutcome*>& outs,
+                                            const std::vector<int>& budget, size_t first_index, const ViewHooks& hooks);
 
 // ---- Statistics -----------------------------------------------------------------------------------------------
 struct Interval {

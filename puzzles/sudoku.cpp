@@ -552,4 +552,36 @@ std::string describe_sudoku_transform(const SudokuTransform& t) {
     return s;
 }
 
+// ---- one puzzle, one answer (MCP arguments) ----------------------------------------------------------------
+
+SudokuPuzzle parse_one_sudoku(std::string_view text, const std::string& name) {
+    std::istringstream in{std::string(text)};
+    SudokuReader reader(in, name);
+    SudokuPuzzle p, extra;
+    if (!reader.next(p)) fail("{}: no Sudoku found (81 cells: digits 1-9 and '.' or 0 for blanks)", name);
+    if (reader.next(extra)) fail("{}: holds more than one Sudoku (a second starts at {}); pass one", name, extra.where);
+    return p;
+}
+
+static std::string printable_char(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x7f ? std::string(1, c) : fmt::format("\\x{:02x}", u);
+}
+
+SudokuGrid parse_sudoku_answer(std::string_view text, const std::string& name) {
+    SudokuGrid g{};
+    size_t n = 0;
+    for (char c : text) {
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '|' || c == '-' || c == '+') continue;
+        uint8_t v;
+        if (c >= '1' && c <= '9') v = uint8_t(c - '0');
+        else if (c == '.' || c == '0' || c == '_' || c == '*') v = 0;
+        else fail("{}: unexpected character '{}' at cell {} (digits 1-9, '.' or 0 for blanks)", name, printable_char(c), n + 1);
+        if (n < g.size()) g[n] = v;
+        n++;
+    }
+    if (n != g.size()) fail("{}: expected 81 cells, found {}", name, n);
+    return g;
+}
+
 }  // namespace trm

@@ -171,4 +171,13 @@ std::vector<SudokuTransform> sudoku_views(const SudokuGrid& givens, int n);
 // band/stack, printed only when permuted); digits print the cycles of the relabelling.
 std::string describe_sudoku_transform(const SudokuTransform& t);
 
+// ---- one puzzle, one answer (MCP arguments) ---------------------------------------------------------------
+// The one Sudoku of `text` (81 cells on a line or a 9x9 grid; the formats of SudokuReader). Throws Error naming
+// `name`, the line and the cell, or when the text holds no puzzle or several.
+SudokuPuzzle parse_one_sudoku(std::string_view text, const std::string& name);
+// A proposed Sudoku answer: 81 cells in reading order, digits 1-9 and '.', '0', '_', '*' for blanks; whitespace
+// and the grid separators '|', '-', '+' are ignored. Unlike parse_one_sudoku, clashes are allowed (the verifier
+// reports them). Throws Error on another character or a cell count other than 81.
+SudokuGrid parse_sudoku_answer(std::string_view text, const std::string& name);
+
 }  // namespace trm

@@ -18,6 +18,9 @@
 #include <thread>
 
 #include "core/model_io.hpp"
+#include "puzzles/maze.hpp"
+#include "puzzles/present.hpp"
+#include "puzzles/sudoku.hpp"
 
 using namespace trm;
 using namespace trm::mcp;

@@ -132,7 +132,7 @@ TEST_CASE("run_training with threads = 1 runs trm's workers on one thread") {
     const fs::path dir = fs::temp_directory_path() / ("trm_threads_" + std::to_string(::getpid()));
     fs::create_directories(dir);
     TrainJobOptions j;
-    j.domain = DomainKind::Sudoku;
+    j.domain = &domain_named("sudoku");
     j.model = toy_config(true);
     j.model.puzzle_emb_ndim = 0;
     j.train = toy_options();

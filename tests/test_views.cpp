@@ -15,7 +15,9 @@
 #include "datasets/sudoku_gen.hpp"
 #include "puzzles/grid_transform.hpp"
 #include "puzzles/maze.hpp"
+#include "puzzles/maze_domain.hpp"
 #include "puzzles/solve.hpp"
+#include "puzzles/sudoku_domain.hpp"
 #include "puzzles/sudoku.hpp"
 #include "puzzles/sudoku_solver.hpp"
 
