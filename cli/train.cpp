@@ -73,19 +73,19 @@ void register_train(CLI::App& app) {
     auto* sub = app.add_subcommand("train", "Train a model (official TRM recipe) on generated or file data");
     add_compute_options(sub);
     sub->add_option("domain", o->domain, domain_names(" | "))->required();
-    sub->add_option("--data", j.data_file, "train on the puzzles of this file (with augmentation) instead of generating");
-    sub->add_option("--mix", j.mix, "generated Sudoku difficulty mix, e.g. easy:1,medium:1")->capture_default_str();
-    sub->add_option("--curriculum", j.curriculum, "examples over which the mix phases in, starting all easy");
+    sub->add_option("--data", j.data.data_file, "train on the puzzles of this file (with augmentation) instead of generating");
+    sub->add_option("--mix", j.data.mix, "generated Sudoku difficulty mix, e.g. easy:1,medium:1")->capture_default_str();
+    sub->add_option("--curriculum", j.data.curriculum, "examples over which the mix phases in, starting all easy");
     sub->add_option("--grid", j.grid, "maze: model grid side (default 15); arc: canvas side (default 30)");
-    sub->add_option("--maze-size", j.maze_size, "generated mazes: side (default: the grid)");
-    sub->add_option("--min-path", j.maze_min_path, "generated mazes: minimum shortest path in cells");
-    sub->add_option("--maze-min-size", j.maze_min_size,
+    sub->add_option("--maze-size", j.data.maze_size, "generated mazes: side (default: the grid)");
+    sub->add_option("--min-path", j.data.maze_min_path, "generated mazes: minimum shortest path in cells");
+    sub->add_option("--maze-min-size", j.data.maze_min_size,
                     "generated mazes: draw each side from this, this + 2, ..., --maze-size; smaller ones padded "
                     "with walls as at solve time (default: one size)");
-    sub->add_option("--arc-eval", j.arc_eval_file, "ARC: evaluation challenges (demonstrations trained on, test pairs held out)");
-    sub->add_option("--arc-eval-solutions", j.arc_eval_solutions,
+    sub->add_option("--arc-eval", j.data.arc_eval_file, "ARC: evaluation challenges (demonstrations trained on, test pairs held out)");
+    sub->add_option("--arc-eval-solutions", j.data.arc_eval_solutions,
                     "ARC: solutions of the --arc-eval tasks; without them the held-out evaluation is skipped");
-    sub->add_option("--num-aug", j.arc_num_aug, "ARC: augmented copies per task")->capture_default_str();
+    sub->add_option("--num-aug", j.data.arc_num_aug, "ARC: augmented copies per task")->capture_default_str();
     sub->add_option("-o,--out", j.out, "weights file to write (EMA copy); required unless --export-data");
     sub->add_option("--export-data", o->export_data,
                     "ARC: write the training data (and the evaluation tasks' test pairs) with the model config to this "

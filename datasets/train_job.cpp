@@ -27,20 +27,6 @@ void apply_domain(Config& c, const Domain& d, int grid) {
     d.configure_model(c, grid);
 }
 
-static TrainData data_options(const TrainJobOptions& o) {
-    TrainData d;
-    d.data_file = o.data_file;
-    d.mix = o.mix;
-    d.curriculum = o.curriculum;
-    d.maze_size = o.maze_size;
-    d.maze_min_path = o.maze_min_path;
-    d.maze_min_size = o.maze_min_size;
-    d.arc_eval_file = o.arc_eval_file;
-    d.arc_eval_solutions = o.arc_eval_solutions;
-    d.arc_num_aug = o.arc_num_aug;
-    return d;
-}
-
 // The config of a new run: the options' architecture with the kind's fields; a kind of tasks (ARC) builds its data
 // here (into src) because the puzzle identifiers come from it.
 static Config new_run_config(const TrainJobOptions& o, std::unique_ptr<TrainingSource>& src) {
@@ -48,7 +34,7 @@ static Config new_run_config(const TrainJobOptions& o, std::unique_ptr<TrainingS
     const int grid = o.grid > 0 ? o.grid : o.domain->default_grid();
     apply_domain(c, *o.domain, grid);
     if (o.domain->has_tasks()) {  // one puzzle identifier per task and augmentation
-        src = make_training_source(*o.domain, data_options(o), grid, 0);
+        src = make_training_source(*o.domain, o.data, grid, 0);
         c.identifiers = src->identifiers();
         c.num_puzzle_identifiers = int(c.identifiers.size());
     }
@@ -99,7 +85,7 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
     }
     const Config& c = t->model.cfg();
     const int grid = model_grid_side(c);
-    if (!src) src = make_training_source(*o.domain, data_options(o), grid, t->opt.seed + kTrainSeedBase);
+    if (!src) src = make_training_source(*o.domain, o.data, grid, t->opt.seed + kTrainSeedBase);
     if (const auto ids = src->identifiers(); !ids.empty() && int(ids.size()) != c.num_puzzle_identifiers)
         fail("{}: the data gives {} puzzle identifiers, the model has {}", state, ids.size(), c.num_puzzle_identifiers);
     // held-out: generated data from another seed stream (never used in training); file data: more draws
@@ -115,7 +101,7 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
     // semantics, so a resumed run may change them); kept in the state and written into the weights' metadata.
     {
         json data = {{"domain", o.domain->name()}};
-        if (!o.data_file.empty()) data["data_file"] = o.data_file;
+        if (!o.data.data_file.empty()) data["data_file"] = o.data.data_file;
         for (auto& [k, v] : src->provenance.items()) data[k] = v;
         json history = json::array();
         if (auto it = t->notes.find("data"); it != t->notes.end()) {

@@ -7,22 +7,15 @@
 #include <string>
 
 #include "core/trainer.hpp"
+#include "datasets/sources.hpp"
 #include "puzzles/domain.hpp"
 
 namespace trm {
 
 struct TrainJobOptions {
     const Domain* domain = &domain_named("sudoku");
-    std::string data_file;        // train on these puzzles (augmented); empty = generate
-    std::string mix = "easy";     // generated Sudoku difficulty mix, e.g. "easy:1,medium:1"
-    uint64_t curriculum = 0;      // examples over which the mix phases in from all-easy
-    int grid = 0;                 // maze model grid side (seq_len = grid^2), e.g. 30; ARC canvas side, e.g. 30
-    int maze_size = 0;            // generated mazes: side length (0 = the model's grid)
-    int maze_min_path = 0;        // generated mazes: minimum shortest-path length (0 = about 1.5 x side)
-    int maze_min_size = 0;        // generated mazes: sides drawn from [maze_min_size, maze_size] (0 = one size)
-    std::string arc_eval_file;    // ARC: evaluation challenges whose demonstrations are also trained on
-    std::string arc_eval_solutions;  // ARC: test outputs of the evaluation tasks (for the held-out evaluation)
-    int arc_num_aug = 100;        // ARC: augmented copies per task
+    TrainData data;               // what to train on (datasets/sources.hpp)
+    int grid = 0;                 // model grid side (seq_len = grid^2), e.g. 30 (0 = the kind's default)
 
     Config model;                 // architecture (domain fields are filled in from the domain)
     TrainOptions train;

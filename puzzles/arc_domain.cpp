@@ -421,13 +421,11 @@ constexpr int kMaxAdaptSteps = 2000; // adapt_steps; 100 took 60-100 s with the 
 
 class ArcDomain final : public Domain {
 public:
-    const char* name() const override { return "arc"; }
-    const char* title() const override { return "ARC"; }
-    std::string kinds() const override { return "ARC tasks"; }
-    std::string noun(int n) const override { return n == 1 ? "test input" : "test inputs"; }
-    std::string item_noun(int n) const override { return n == 1 ? "task" : "tasks"; }
+    ArcDomain()
+        : Domain(DomainInfo{.name = "arc", .title = "ARC", .kinds = "ARC tasks", .noun = "test input",
+                            .nouns = "test inputs", .grid_style = "palette", .default_grid = kArcCanvas,
+                            .checks_rules = false, .has_views = false, .has_tasks = true}) {}
 
-    int default_grid() const override { return kArcCanvas; }
     void configure_model(Config& c, int grid) const override {
         if (grid < 1 || grid > kArcCanvas) fail("ARC canvas side {}: must be 1..30", grid);
         c.seq_len = grid * grid;
@@ -462,29 +460,22 @@ public:
         if (tasks.empty()) fail("{}: no ARC task found", in.name());
         return std::make_unique<TasksOf>(std::move(tasks));
     }
-    bool has_tasks() const override { return true; }
     int results_of(const Item& item) const override { return int(std::any_cast<const ArcTask&>(item).test.size()); }
     Item parse_arguments(const Json& a) const override {
         return parse_arc_tasks(a["task"].dump(), "arguments.task", a.value("task_id", std::string("unnamed"))).at(0);
     }
 
-    bool checks_rules() const override { return false; }
-    bool has_views() const override { return false; }
     int model_rows(const Item& item, const SolveOptions& o) const override {
         return results_of(item) * (o.num_aug + 1);
     }
     void solve(Forward& fwd, std::vector<Item> items, size_t first_index, const SolveOptions& o,
                const ResultFn& on_result) const override {
-        std::vector<ArcTask> tasks;
-        tasks.reserve(items.size());
-        for (auto& it : items) tasks.push_back(std::move(std::any_cast<ArcTask&>(it)));
-        solve_arc_tasks(fwd, tasks, o, [&](ArcSolveResult& r) {
+        solve_arc_tasks(fwd, items_as<ArcTask>(items), o, [&](ArcSolveResult& r) {
             r.index += first_index;
             on_result(std::make_unique<ArcSolveResult>(std::move(r)));
         });
     }
 
-    const char* grid_style() const override { return "palette"; }
     Json draft_json(const DraftGrid& g) const override { return grid_rows_json(g, CellJson::Numbers); }
     // One JSON line per test input, as the Kaggle submission holds it.
     std::string answer_text(const SolveOutcome& o, bool*) const override {

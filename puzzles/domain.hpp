@@ -47,6 +47,32 @@ public:
     virtual bool next(Item& out) = 0;  // false at the end of the input
 };
 
+// An ItemReader over a kind's own streaming reader (bool Reader::next(T&)), built in place from `args`.
+template <typename T, typename Reader>
+class ItemsOf final : public ItemReader {
+public:
+    template <typename... Args>
+    explicit ItemsOf(Args&&... args) : reader_(std::forward<Args>(args)...) {}
+    bool next(Item& out) override {
+        T x;
+        if (!reader_.next(x)) return false;
+        out = std::move(x);
+        return true;
+    }
+
+private:
+    Reader reader_;
+};
+
+// The items of a batch as the kind's own type (moved out).
+template <typename T>
+std::vector<T> items_as(std::vector<Item>& items) {
+    std::vector<T> out;
+    out.reserve(items.size());
+    for (auto& it : items) out.push_back(std::move(std::any_cast<T&>(it)));
+    return out;
+}
+
 struct ReadOptions {
     std::string task;       // tasks: only this one (Domain::has_tasks)
     std::string solutions;  // tasks: a file of expected test outputs
@@ -103,19 +129,37 @@ struct AnswerCheck {
     Json fields;        // the kind's details ("clashes", "path_cells", ...)
 };
 
+// What a kind is, as data: its names and the traits the generic paths branch on.
+struct DomainInfo {
+    const char* name;          // "sudoku": the CLI's DOMAIN, Config::domain, models/<name>.safetensors
+    const char* title;         // "Sudoku", "Maze", "ARC": a sentence's start
+    const char* kinds;         // the kind in running text: "Sudoku", "mazes", "ARC tasks"
+    const char* noun;          // one result: "puzzle", "maze", "test input"
+    const char* nouns;         // several: "puzzles", "mazes", "test inputs"
+    const char* grid_style;    // how terminal and HTML draw drafts: "sudoku" | "maze" | "palette" (colours 0-9)
+    int default_grid;          // grid side of a new model
+    bool checks_rules;         // the checker judges a draft by the rules alone: halt auto = verified
+    bool has_views;            // re-solves through symmetric views (else it votes over augmented copies)
+    bool has_tasks;            // items are tasks, read whole (ReadOptions apply) and solved in one batch
+};
+
 class Domain {
 public:
+    explicit Domain(const DomainInfo& info) : info_(info) {}
     virtual ~Domain() = default;
 
-    // ---- identity ----
-    virtual const char* name() const = 0;          // "sudoku": the CLI's DOMAIN, Config::domain, models/<name>.*
-    virtual const char* title() const = 0;         // "Sudoku", "Maze", "ARC": a sentence's start
-    virtual std::string kinds() const = 0;         // the kind in running text: "Sudoku", "mazes", "ARC tasks"
-    virtual std::string noun(int n) const = 0;     // one result: "puzzle" / "puzzles", "maze", "test input"
-    virtual std::string item_noun(int n) const { return noun(n); }  // one item of the input: ARC "task"
+    // ---- identity and traits ----
+    const char* name() const { return info_.name; }
+    const char* title() const { return info_.title; }
+    std::string kinds() const { return info_.kinds; }
+    std::string noun(int n) const { return n == 1 ? info_.noun : info_.nouns; }
+    const char* grid_style() const { return info_.grid_style; }
+    int default_grid() const { return info_.default_grid; }
+    bool checks_rules() const { return info_.checks_rules; }
+    bool has_views() const { return info_.has_views; }
+    bool has_tasks() const { return info_.has_tasks; }
 
     // ---- model ----
-    virtual int default_grid() const = 0;                          // grid side of a new model
     virtual void configure_model(Config& c, int grid) const = 0;   // seq_len, vocab_size, token_map
     virtual std::string model_mismatch(const Config& c) const = 0; // "" when c fits, else what does not
     virtual std::string model_summary(const Config& c) const = 0;  // "The loaded model takes 9x9 Sudoku"
@@ -123,15 +167,12 @@ public:
     // ---- input ----
     virtual int detect(std::string_view text) const = 0;  // how surely `text` is this kind: 0 no, 1 fallback, 2 yes
     virtual std::unique_ptr<ItemReader> reader(PuzzleInput& in, const ReadOptions& o) const = 0;
-    virtual bool has_tasks() const { return false; }  // items are tasks read whole (ReadOptions apply), one batch
     virtual int results_of(const Item&) const { return 1; }  // results an item gives (ARC: its test inputs)
     virtual Item parse_arguments(const Json& args) const = 0;  // the puzzle of an MCP solve call (ToolSpec)
     // The reference answer, for eval, when the input has none (the exact solver, BFS); throws when there is none.
     virtual void label(Item&) const {}
 
     // ---- solving ----
-    virtual bool checks_rules() const = 0;  // the checker judges a draft by the rules alone: halt auto = verified
-    virtual bool has_views() const = 0;     // re-solves through symmetric views (else it votes over copies)
     // Model rows an item needs at once (ARC: test inputs x copies); the Forward's batch is their sum, at most o.batch.
     virtual int model_rows(const Item&, const SolveOptions&) const { return 1; }
     int forward_rows(const std::vector<Item>& items, const SolveOptions& o) const;
@@ -140,7 +181,6 @@ public:
                        const ResultFn& on_result) const = 0;
 
     // ---- presentation (no terminal codes: cli/render.cpp draws by grid_style) ----
-    virtual const char* grid_style() const = 0;  // "sudoku" | "maze" | "palette" (colours 0-9)
     virtual Json draft_json(const DraftGrid& g) const = 0;
     virtual std::string answer_text(const SolveOutcome& r, bool* header_done) const = 0;  // --quiet, input's format
     virtual Json result_json(const SolveOutcome& r) const = 0;  // --format json: "answer" and the kind's fields
@@ -165,6 +205,34 @@ public:
 
     // ---- evaluation ----
     virtual std::unique_ptr<EvalTally> eval_tally(const EvalSetup& setup) const = 0;
+
+private:
+    DomainInfo info_;
+};
+
+// The kinds solved one puzzle per model row through views (Sudoku, mazes): reader, solver and the single-result
+// MCP reply from the kind's own types. Reader::next(Puzzle&) streams the input; solve_batch is the kind's solver.
+template <typename Puzzle, typename Reader, typename Result,
+          std::vector<Result> (*solve_batch)(Forward&, std::vector<Puzzle>, size_t, const SolveOptions&)>
+class PuzzleDomain : public Domain {
+public:
+    using Domain::Domain;
+    std::unique_ptr<ItemReader> reader(PuzzleInput& in, const ReadOptions&) const override {
+        return std::make_unique<ItemsOf<Puzzle, Reader>>(in.stream(), in.name());
+    }
+    void solve(Forward& fwd, std::vector<Item> items, size_t first_index, const SolveOptions& o,
+               const ResultFn& on_result) const override {
+        for (auto& r : solve_batch(fwd, items_as<Puzzle>(items), first_index, o))
+            on_result(std::make_unique<Result>(std::move(r)));
+    }
+    ToolReply mcp_reply(const std::vector<std::unique_ptr<SolveOutcome>>& results,
+                        const ReplyOptions& o) const final {
+        return reply(static_cast<const Result&>(*results.at(0)), o);
+    }
+
+protected:
+    static const Result& as(const SolveOutcome& r) { return static_cast<const Result&>(r); }
+    virtual ToolReply reply(const Result& r, const ReplyOptions& o) const = 0;  // the tool's answer for one puzzle
 };
 
 // ---- the registry (puzzles/registry.cpp) ------------------------------------------------------------------------

@@ -72,6 +72,19 @@ private:
     ViewTally views_;
 };
 
+// PuzzleTally over a kind's own result type.
+template <typename Result>
+class TallyOf : public PuzzleTally {
+public:
+    using PuzzleTally::PuzzleTally;
+
+protected:
+    virtual bool score_result(const Result& r) = 0;  // as PuzzleTally::score
+
+private:
+    bool score(const SolveOutcome& r) final { return score_result(static_cast<const Result&>(r)); }
+};
+
 std::string eval_percent(double x);        // "97.7%"
 std::string eval_ci(const Interval& i);    // "95% CI 95.3-98.9%"
 

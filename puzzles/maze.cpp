@@ -1,5 +1,6 @@
 #include "puzzles/maze.hpp"
 #include "puzzles/domain.hpp"
+#include "puzzles/text_input.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -84,38 +85,6 @@ struct GridBuilder {
     }
 };
 
-// Splits one CSV line (RFC 4180 quoting) into fields and the 1-based column where each field's text starts.
-void split_csv(const std::string& line, std::vector<std::string>& fields, std::vector<size_t>& columns,
-               const std::string& name, long line_no) {
-    fields.clear();
-    columns.clear();
-    size_t i = 0;
-    while (true) {
-        std::string f;
-        if (i < line.size() && line[i] == '"') {
-            i++;
-            columns.push_back(i + 1);
-            while (true) {
-                if (i >= line.size()) fail("{}:{}: unterminated quoted CSV field", name, line_no);
-                if (line[i] == '"') {
-                    if (i + 1 < line.size() && line[i + 1] == '"') { f.push_back('"'); i += 2; continue; }
-                    i++;
-                    break;
-                }
-                f.push_back(line[i++]);
-            }
-            if (i < line.size() && line[i] != ',')
-                fail("{}:{}:{}: unexpected character after a quoted CSV field", name, line_no, i + 1);
-        } else {
-            columns.push_back(i + 1);
-            while (i < line.size() && line[i] != ',') f.push_back(line[i++]);
-        }
-        fields.push_back(std::move(f));
-        if (i >= line.size()) break;
-        i++;  // the comma
-    }
-}
-
 }  // namespace
 
 std::vector<std::string> maze_token_map() { return {"<pad>", "#", " ", "S", "G", "o"}; }
@@ -160,27 +129,7 @@ MazeReader::~MazeReader() = default;
 
 bool MazeReader::read_line() {
     if (pending_) { pending_ = false; return true; }
-    if (eof_) return false;
-    line_.clear();
-    std::streambuf* sb = in_->rdbuf();
-    bool any = false;
-    while (true) {
-        int c = sb->sbumpc();
-        if (c == std::char_traits<char>::eof()) {
-            eof_ = true;
-            if (!any) return false;
-            break;
-        }
-        any = true;
-        if (c == '\n') break;
-        if (line_.size() >= kMazeMaxLineBytes)
-            fail("{}:{}: line longer than {} bytes", name_, line_no_ + 1, kMazeMaxLineBytes);
-        line_.push_back(char(c));
-    }
-    line_no_++;
-    if (!line_.empty() && line_.back() == '\r') line_.pop_back();
-    if (line_no_ == 1 && line_.starts_with("\xEF\xBB\xBF")) line_.erase(0, 3);
-    return true;
+    return read_text_line(*in_, line_, line_no_, eof_, name_, kMazeMaxLineBytes);
 }
 
 void MazeReader::detect_format() {

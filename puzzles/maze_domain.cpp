@@ -93,16 +93,13 @@ std::vector<MazeSolveResult> solve_maze_batch(Forward& fwd, std::vector<Maze> ma
 
 namespace {
 
-const MazeSolveResult& as_maze(const SolveOutcome& r) { return static_cast<const MazeSolveResult&>(r); }
-
 // Optimal paths (the verdict), valid ones (optimal or longer) and exact matches with the reference path.
-class MazeTally final : public PuzzleTally {
+class MazeTally final : public TallyOf<MazeSolveResult> {
 public:
-    using PuzzleTally::PuzzleTally;
+    using TallyOf::TallyOf;
 
 private:
-    bool score(const SolveOutcome& o) override {
-        const auto& r = as_maze(o);
+    bool score_result(const MazeSolveResult& r) override {
         const bool ok = r.verdict.verdict == MazeVerdict::Optimal;
         optimal_ += ok;
         valid_ += r.verdict.verdict != MazeVerdict::Broken;
@@ -132,28 +129,13 @@ private:
     int64_t optimal_ = 0, valid_ = 0, match_ = 0;
 };
 
-class ItemsOf final : public ItemReader {
+class MazeDomain final : public PuzzleDomain<Maze, MazeReader, MazeSolveResult, solve_maze_batch> {
 public:
-    ItemsOf(std::istream& in, const std::string& name) : reader_(in, name) {}
-    bool next(Item& out) override {
-        Maze m;
-        if (!reader_.next(m)) return false;
-        out = std::move(m);
-        return true;
-    }
+    MazeDomain()
+        : PuzzleDomain(DomainInfo{.name = "maze", .title = "Maze", .kinds = "mazes", .noun = "maze",
+                                  .nouns = "mazes", .grid_style = "maze", .default_grid = 15, .checks_rules = true,
+                                  .has_views = true, .has_tasks = false}) {}
 
-private:
-    MazeReader reader_;
-};
-
-class MazeDomain final : public Domain {
-public:
-    const char* name() const override { return "maze"; }
-    const char* title() const override { return "Maze"; }
-    std::string kinds() const override { return "mazes"; }
-    std::string noun(int n) const override { return n == 1 ? "maze" : "mazes"; }
-
-    int default_grid() const override { return 15; }
     void configure_model(Config& c, int grid) const override {
         if (grid < 5 || grid > 64) fail("maze grid side {}: maze models need 5..64", grid);
         c.seq_len = grid * grid;
@@ -184,31 +166,16 @@ public:
         }
         return has_s && has_g && has_wall_run ? 2 : 0;
     }
-    std::unique_ptr<ItemReader> reader(PuzzleInput& in, const ReadOptions&) const override {
-        return std::make_unique<ItemsOf>(in.stream(), in.name());
-    }
     Item parse_arguments(const Json& a) const override { return parse_one_maze(text_arg(a["maze"], "maze"), "maze"); }
     void label(Item& item) const override {
         auto& m = std::any_cast<Maze&>(item);
         if (m.answer.empty()) m.answer = maze_solve(m);  // the reference path: the file's, else BFS
     }
 
-    bool checks_rules() const override { return true; }
-    bool has_views() const override { return true; }
-    void solve(Forward& fwd, std::vector<Item> items, size_t first_index, const SolveOptions& o,
-               const ResultFn& on_result) const override {
-        std::vector<Maze> mazes;
-        mazes.reserve(items.size());
-        for (auto& it : items) mazes.push_back(std::move(std::any_cast<Maze&>(it)));
-        for (auto& r : solve_maze_batch(fwd, std::move(mazes), first_index, o))
-            on_result(std::make_unique<MazeSolveResult>(std::move(r)));
-    }
-
-    const char* grid_style() const override { return "maze"; }
     Json draft_json(const DraftGrid& g) const override { return grid_rows_json(g, CellJson::Chars); }
     // The answer drawn as the input drew its maze (open cells ' ' or '.'), a blank line after it.
     std::string answer_text(const SolveOutcome& o, bool*) const override {
-        const auto& r = as_maze(o);
+        const auto& r = as(o);
         std::string s;
         for (int i = 0; i < r.maze.rows; i++) {
             for (int j = 0; j < r.maze.cols; j++) {
@@ -220,7 +187,7 @@ public:
         return s + "\n";
     }
     Json result_json(const SolveOutcome& o) const override {
-        const auto& r = as_maze(o);
+        const auto& r = as(o);
         return Json{{"answer", draft_json(r.answer)}, {"path_cells", r.verdict.path_cells},
                     {"shortest_cells", r.verdict.shortest_cells}, {"verdict", maze_verdict_name(r.verdict.verdict)}};
     }
@@ -275,9 +242,7 @@ public:
         t.output_schema = Json{{"type", "object"}, {"properties", props}, {"required", required}};
         return t;
     }
-    ToolReply mcp_reply(const std::vector<std::unique_ptr<SolveOutcome>>& results,
-                        const ReplyOptions& o) const override {
-        const auto& r = as_maze(*results.at(0));
+    ToolReply reply(const MazeSolveResult& r, const ReplyOptions& o) const override {
         Json rows = draft_json(r.answer);
         Json out{{"answer", rows},
                  {"verified", r.verified},

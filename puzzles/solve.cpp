@@ -171,25 +171,6 @@ std::vector<std::vector<RowRun>> run_views(Forward& fwd, int B, const std::vecto
     return out;
 }
 
-// Fills the view fields of a result from its view runs and returns the index of the reported view: the last
-// (the only one that can have verified), else the first.
-template <typename R>
-size_t fill_views(R& out, std::vector<RowRun>& runs, std::vector<ViewRun>& views, int budget, size_t index,
-                  double seconds) {
-    const size_t k = views.back().verified ? views.size() - 1 : 0;
-    out.index = index;
-    out.steps = runs[k].steps;
-    out.q_halt = runs[k].q_halt;
-    out.seconds = seconds;
-    for (auto& r : runs)
-        for (auto& t : r.trace) out.trace.push_back(std::move(t));
-    out.views_used = int(views.size());
-    out.view = int(k) + 1;
-    out.views_budget = budget;
-    out.views = std::move(views);
-    return k;
-}
-
 }  // namespace
 
 std::vector<ViewAnswer> solve_through_views(Forward& fwd, const SolveOptions& opt, const std::vector<SolveOutcome*>& outs,

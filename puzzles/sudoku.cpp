@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "puzzles/grid_transform.hpp"
+#include "puzzles/text_input.hpp"
 
 namespace trm {
 
@@ -90,68 +91,37 @@ SudokuReader::SudokuReader(std::istream& in, std::string name) : in_(in), name_(
 
 void SudokuReader::fail_here(const std::string& what) const { fail("{}:{}: {}", name_, line_no_, what); }
 
-// Reads one line into line_ without its "\n" / "\r\n"; false at end of input. Bounded by kSudokuMaxLineBytes.
-bool SudokuReader::read_line() {
-    line_.clear();
-    if (eof_) return false;
-    std::streambuf* sb = in_.rdbuf();
-    bool any = false;
-    for (;;) {
-        int ch = sb->sbumpc();
-        if (ch == std::char_traits<char>::eof()) {
-            eof_ = true;
-            if (!any) return false;
-            break;
-        }
-        any = true;
-        if (ch == '\n') break;
-        if (line_.size() >= kSudokuMaxLineBytes)
-            fail("{}:{}: line is longer than {} bytes", name_, line_no_ + 1, kSudokuMaxLineBytes);
-        line_.push_back(char(ch));
-    }
-    line_no_++;
-    if (!line_.empty() && line_.back() == '\r') line_.pop_back();
-    if (line_no_ == 1 && line_.compare(0, 3, "\xEF\xBB\xBF") == 0) line_.erase(0, 3);  // UTF-8 byte order mark
-    return true;
-}
+bool SudokuReader::read_line() { return read_text_line(in_, line_, line_no_, eof_, name_, kSudokuMaxLineBytes); }
 
-void SudokuReader::parse_csv_header(std::string_view text) {
-    int i = 0;
-    size_t pos = 0;
-    for (;; i++) {
-        size_t comma = text.find(',', pos);
-        std::string_view f = trim(text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
+void SudokuReader::parse_csv_header(std::string_view) {
+    std::vector<std::string> fields;
+    std::vector<size_t> columns;
+    split_csv(line_, fields, columns, name_, line_no_);
+    for (int i = 0; i < int(fields.size()); i++) {
+        const std::string_view f = trim(fields[size_t(i)]);
         if (f == "source") csv_source_ = i;
         else if (f == "question") csv_question_ = i;
         else if (f == "answer") csv_answer_ = i;
         else if (f == "rating") csv_rating_ = i;
-        if (comma == std::string_view::npos) break;
-        pos = comma + 1;
     }
-    csv_fields_ = i + 1;
+    csv_fields_ = int(fields.size());
     if (csv_fields_ > kMaxCsvFields) fail_here(fmt::format("CSV header has {} columns, at most {} are supported", csv_fields_, kMaxCsvFields));
     if (csv_question_ < 0)
         fail_here(fmt::format("CSV header has no 'question' column (expected {})", kSudokuCsvHeader));
 }
 
-void SudokuReader::parse_csv_row(std::string_view text, SudokuPuzzle& out) {
-    std::string_view fields[kMaxCsvFields];
-    int n = 0;
-    size_t pos = 0;
-    for (;;) {
-        size_t comma = text.find(',', pos);
-        std::string_view f = text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
-        if (n < kMaxCsvFields) fields[n] = f;
-        n++;
-        if (comma == std::string_view::npos) break;
-        pos = comma + 1;
-    }
+void SudokuReader::parse_csv_row(std::string_view, SudokuPuzzle& out) {
+    std::vector<std::string> fields;
+    std::vector<size_t> columns;
+    split_csv(line_, fields, columns, name_, line_no_);
+    const int n = int(fields.size());
     if (n != csv_fields_) fail_here(fmt::format("expected {} CSV fields, found {}", csv_fields_, n));
 
     // 81 cells of one field, no separators; column numbers in messages are those of the line.
-    auto grid_of = [&](std::string_view f, const char* what, SudokuGrid& g) {
-        f = trim(f);
-        size_t col0 = size_t(f.data() - line_.data());
+    auto grid_of = [&](int field, const char* what, SudokuGrid& g) {
+        const std::string_view raw = fields[size_t(field)];
+        const std::string_view f = trim(raw);
+        const size_t col0 = columns[size_t(field)] - 1 + size_t(f.data() - raw.data());
         int count = 0;
         for (size_t i = 0; i < f.size(); i++) {
             int v = cell_value(f[i]);
@@ -164,12 +134,12 @@ void SudokuReader::parse_csv_row(std::string_view text, SudokuPuzzle& out) {
     };
 
     out = SudokuPuzzle{};
-    grid_of(fields[csv_question_], "question", out.cells);
+    grid_of(csv_question_, "question", out.cells);
     std::string clash = sudoku_given_clash(out.cells);
     if (!clash.empty()) fail_here(clash);
     if (csv_answer_ >= 0) {
         SudokuGrid a{};
-        grid_of(fields[csv_answer_], "answer", a);
+        grid_of(csv_answer_, "answer", a);
         for (int c = 0; c < kSudokuCells; c++) {
             if (a[c] == 0) fail_here(fmt::format("answer: cell {} is blank", cell_name(c)));
             if (out.cells[c] && a[c] != out.cells[c])
@@ -180,16 +150,16 @@ void SudokuReader::parse_csv_row(std::string_view text, SudokuPuzzle& out) {
         if (!v.solved) fail_here("answer is not a valid solution: " + v.summary());
         out.solution = a;
     }
-    if (csv_source_ >= 0) out.source = std::string(trim(fields[csv_source_]));
+    if (csv_source_ >= 0) out.source = std::string(trim(fields[size_t(csv_source_)]));
     if (csv_rating_ >= 0) {
-        std::string_view r = trim(fields[csv_rating_]);
+        std::string_view r = trim(fields[size_t(csv_rating_)]);
         int value = 0;
         auto [p, ec] = std::from_chars(r.data(), r.data() + r.size(), value);
         if (r.empty() || ec != std::errc() || p != r.data() + r.size())
             fail_here(fmt::format("rating '{}' is not an integer", r.substr(0, 20)));
         out.rating = value;
     }
-    out.line = line_no_;
+    out.line = int(line_no_);
     out.form = SudokuPuzzle::Form::Csv;
     out.where = fmt::format("{}:{}", name_, line_no_);
 }
@@ -250,7 +220,7 @@ bool SudokuReader::next_puzzle(SudokuPuzzle& out) {
             if (!clash.empty()) fail_here(clash);
             out = SudokuPuzzle{};
             out.cells = cells;
-            out.line = line_no_;
+            out.line = int(line_no_);
             out.where = fmt::format("{}:{}", name_, line_no_);
             return true;
         }
@@ -260,7 +230,7 @@ bool SudokuReader::next_puzzle(SudokuPuzzle& out) {
             fail_here(fmt::format("expected 81 cells, found {}", count));
         }
         std::copy(cells.begin(), cells.begin() + 9, grid_.begin() + grid_rows_ * 9);
-        grid_lines_[grid_rows_++] = line_no_;
+        grid_lines_[grid_rows_++] = int(line_no_);
         if (grid_rows_ == 9) {
             grid_rows_ = 0;
             int bad = 0;

@@ -55,7 +55,7 @@ std::vector<std::string> sudoku_token_map();
 //     lines ("------+-------+------") are skipped; a blank line ends a grid early (an error).
 //   - CSV with a header line naming the columns, as the public Sudoku-Extreme data
 //     (`source,question,answer,rating`): `question` is required, `answer` becomes the solution (checked against
-//     the givens and the rules), `source` and `rating` are kept. Fields are split on ',' (no quoting).
+//     the givens and the rules), `source` and `rating` are kept. Fields may be quoted (RFC 4180).
 //   '#' starts a comment to the end of the line; blank lines separate puzzles. Givens that clash are an error.
 // Every error is one line naming file, line and the cell/column:
 //   `p.txt:3: expected 81 cells, found 80`, `p.txt:2: cell r4c5: '7' clashes with r4c9 in row 4`.
@@ -77,7 +77,7 @@ private:
     std::istream& in_;
     std::string name_;
     std::string line_;
-    int line_no_ = 0;
+    long line_no_ = 0;
     bool eof_ = false;
     enum class Mode { Unknown, Text, Csv } mode_ = Mode::Unknown;
     int csv_fields_ = 0, csv_source_ = -1, csv_question_ = -1, csv_answer_ = -1, csv_rating_ = -1;

@@ -94,16 +94,13 @@ std::vector<SudokuSolveResult> solve_sudoku_batch(Forward& fwd, std::vector<Sudo
 
 namespace {
 
-const SudokuSolveResult& as_sudoku(const SolveOutcome& r) { return static_cast<const SudokuSolveResult&>(r); }
-
 // Exact answers and the accuracy over the blank cells (the givens are no achievement).
-class SudokuTally final : public PuzzleTally {
+class SudokuTally final : public TallyOf<SudokuSolveResult> {
 public:
-    using PuzzleTally::PuzzleTally;
+    using TallyOf::TallyOf;
 
 private:
-    bool score(const SolveOutcome& o) override {
-        const auto& r = as_sudoku(o);
+    bool score_result(const SudokuSolveResult& r) override {
         const SudokuGrid& sol = *r.puzzle.solution;
         const bool ok = r.grid == sol;
         int right = 0, blank = 0;
@@ -134,28 +131,13 @@ private:
     double cells_ = 0;
 };
 
-class ItemsOf final : public ItemReader {
+class SudokuDomain final : public PuzzleDomain<SudokuPuzzle, SudokuReader, SudokuSolveResult, solve_sudoku_batch> {
 public:
-    ItemsOf(std::istream& in, const std::string& name) : reader_(in, name) {}
-    bool next(Item& out) override {
-        SudokuPuzzle p;
-        if (!reader_.next(p)) return false;
-        out = std::move(p);
-        return true;
-    }
+    SudokuDomain()
+        : PuzzleDomain(DomainInfo{.name = "sudoku", .title = "Sudoku", .kinds = "Sudoku", .noun = "puzzle",
+                                  .nouns = "puzzles", .grid_style = "sudoku", .default_grid = 9,
+                                  .checks_rules = true, .has_views = true, .has_tasks = false}) {}
 
-private:
-    SudokuReader reader_;
-};
-
-class SudokuDomain final : public Domain {
-public:
-    const char* name() const override { return "sudoku"; }
-    const char* title() const override { return "Sudoku"; }
-    std::string kinds() const override { return "Sudoku"; }
-    std::string noun(int n) const override { return n == 1 ? "puzzle" : "puzzles"; }
-
-    int default_grid() const override { return 9; }
     void configure_model(Config& c, int) const override {
         c.seq_len = kSudokuCells;
         c.vocab_size = kSudokuVocab;
@@ -172,9 +154,6 @@ public:
     }
 
     int detect(std::string_view) const override { return 1; }  // what is not a maze or JSON is read as Sudoku
-    std::unique_ptr<ItemReader> reader(PuzzleInput& in, const ReadOptions&) const override {
-        return std::make_unique<ItemsOf>(in.stream(), in.name());
-    }
     Item parse_arguments(const Json& a) const override {
         return parse_one_sudoku(a["puzzle"].get_ref<const std::string&>(), "puzzle");
     }
@@ -186,18 +165,6 @@ public:
         p.solution = sol;
     }
 
-    bool checks_rules() const override { return true; }
-    bool has_views() const override { return true; }
-    void solve(Forward& fwd, std::vector<Item> items, size_t first_index, const SolveOptions& o,
-               const ResultFn& on_result) const override {
-        std::vector<SudokuPuzzle> puzzles;
-        puzzles.reserve(items.size());
-        for (auto& it : items) puzzles.push_back(std::move(std::any_cast<SudokuPuzzle&>(it)));
-        for (auto& r : solve_sudoku_batch(fwd, std::move(puzzles), first_index, o))
-            on_result(std::make_unique<SudokuSolveResult>(std::move(r)));
-    }
-
-    const char* grid_style() const override { return "sudoku"; }
     Json draft_json(const DraftGrid& g) const override {
         std::string s;
         for (auto v : g.cells) s += v >= 1 && v <= 9 ? char('0' + v) : '.';
@@ -205,7 +172,7 @@ public:
     }
     // The answer written as the input wrote the puzzle: an 81-character line, a 9x9 grid, or a CSV row.
     std::string answer_text(const SolveOutcome& o, bool* csv_header_done) const override {
-        const auto& r = as_sudoku(o);
+        const auto& r = as(o);
         const std::string line = sudoku_to_line(r.grid);
         switch (r.puzzle.form) {
             case SudokuPuzzle::Form::Line: return line + "\n";
@@ -223,13 +190,13 @@ public:
         return line + "\n";
     }
     Json result_json(const SolveOutcome& o) const override {
-        const auto& r = as_sudoku(o);
+        const auto& r = as(o);
         Json j{{"answer", draft_json(r.answer)}};
         if (r.puzzle.solution) j["solution"] = sudoku_to_line(*r.puzzle.solution);
         return j;
     }
     ListingLine listing(const SolveOutcome& o) const override {
-        const auto& r = as_sudoku(o);
+        const auto& r = as(o);
         return {sudoku_to_line(r.grid), r.verified ? "solved" : "unsolved: " + short_check(r.check, 60)};
     }
 
@@ -277,9 +244,7 @@ public:
         t.output_schema = Json{{"type", "object"}, {"properties", props}, {"required", required}};
         return t;
     }
-    ToolReply mcp_reply(const std::vector<std::unique_ptr<SolveOutcome>>& results,
-                        const ReplyOptions& o) const override {
-        const auto& r = as_sudoku(*results.at(0));
+    ToolReply reply(const SudokuSolveResult& r, const ReplyOptions& o) const override {
         Json out{{"answer", sudoku_to_line(r.grid)}, {"verified", r.verified}, {"check", r.check}};
         const std::string run = run_fields(out, r, *this, o);
         std::string text = r.verified ? fmt::format("Sudoku solved and verified after {}.\n", run)

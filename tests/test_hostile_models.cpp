@@ -548,7 +548,7 @@ TEST_CASE("a 10 MB single line on stdin is refused by the Sudoku and maze reader
     for (char c : {'#', ' '}) {
         const std::string msg = long_line_error<MazeReader, Maze>(c, 10u << 20);
         INFO(msg);
-        CHECK(msg.rfind("stdin:1: line longer than 1048576 bytes", 0) == 0);
+        CHECK(msg.rfind("stdin:1: line is longer than 1048576 bytes", 0) == 0);
     }
 }
 

@@ -140,7 +140,7 @@ TEST_CASE("every bad input gives its exact error message") {
 
     SUBCASE("lines over 1 MB are refused") {
         std::string text = "#S#\n#G#\n\n" + std::string(kMazeMaxLineBytes + 1, '#') + "\n";
-        CHECK(error_of([&] { parse_mazes(text, "long.txt"); }) == "long.txt:4: line longer than 1048576 bytes");
+        CHECK(error_of([&] { parse_mazes(text, "long.txt"); }) == "long.txt:4: line is longer than 1048576 bytes");
         std::string ok = std::string(kMazeMaxLineBytes - 2, '#') + "SG\n";
         CHECK(parse_mazes(ok, "wide.txt")[0].cols == int(kMazeMaxLineBytes));
     }
