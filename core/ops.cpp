@@ -243,29 +243,129 @@ TRM_VECTOR_CLONES void rope_backward(float* dqkv, const float* cos, const float*
 
 // ---- attention ----
 // Per (b, h): S = q k^T / sqrt(hd) [L, L]; P = softmax(S); out = P v. q, k, v are strided views into qkv.
+// softmax of each of `rows` rows of p [rows, L] in place, the scores first scaled by `scale`
+TRM_VECTOR_CLONES static void softmax_rows(float* p, int rows, int L, float scale) {
+    for (int i = 0; i < rows; i++) {
+        float* row = p + size_t(i) * L;
+        if (scale != 1.0f) {
+#pragma omp simd
+            for (int j = 0; j < L; j++) row[j] *= scale;
+        }
+        float mx = row[0];
+#pragma omp simd reduction(max : mx)
+        for (int j = 1; j < L; j++) mx = std::max(mx, row[j]);
+        float sum = 0;
+#pragma omp simd reduction(+ : sum)
+        for (int j = 0; j < L; j++) { row[j] = exp_fast(row[j] - mx); sum += row[j]; }
+        const float inv = 1.0f / sum;
+#pragma omp simd
+        for (int j = 0; j < L; j++) row[j] *= inv;
+    }
+}
+
+// One head on trm's packed kernel, query rows in blocks of kAttentionRowBlock so that a block's scores stay in
+// L2 from q k^T through the softmax to p v (OpenBLAS wrote and re-read the whole [L, L] score matrix, 3 MiB a head
+// at 30x30, and re-packed k and v for every product):
+//   scores [rb, L] = q_blk [rb, hd] @ k^T      (k^T packed once per head as the B operand)
+//   out^T  [hd, rb] = v^T [hd, L] @ p_blk^T    (v^T packed once as the A operand; p_blk packed as B, rb <= kNR)
+static void attention_head_packed(float* out, int ldo, float* p, const float* q, const float* k, const float* v, int ld,
+                                  int L, int hd, float scale) {
+    thread_local std::vector<float> kt, vt, qa, pb, ot;
+    kt.resize(packed_b_floats(hd, L));
+    vt.resize(packed_a_floats(hd, L));
+    qa.resize(packed_a_floats(kAttentionRowBlock, hd));
+    pb.resize(packed_b_floats(L, kAttentionRowBlock));
+    ot.resize(size_t(hd) * kAttentionRowBlock);
+    pack_b(kt.data(), k, ld, true, hd, L);   // B[d, j] = k[j, d]
+    pack_a(vt.data(), v, ld, true, hd, L);   // A[d, j] = v[j, d]
+    for (int i0 = 0; i0 < L; i0 += kAttentionRowBlock) {
+        const int rb = std::min(kAttentionRowBlock, L - i0);
+        float* pr = p + size_t(i0) * L;
+        pack_a(qa.data(), q + size_t(i0) * ld, ld, false, rb, hd);
+        gemm_packed(rb, L, hd, qa.data(), kt.data(), pr, L, Epilogue::Store);
+        softmax_rows(pr, rb, L, scale);
+        pack_b(pb.data(), pr, L, true, L, rb);  // B[j, r] = p[r, j]
+        gemm_packed(hd, rb, L, vt.data(), pb.data(), ot.data(), kAttentionRowBlock, Epilogue::Store);
+        for (int r = 0; r < rb; r++)
+            for (int d = 0; d < hd; d++) out[size_t(i0 + r) * ldo + d] = ot[size_t(d) * kAttentionRowBlock + r];
+    }
+}
+
 TRM_VECTOR_CLONES void attention_forward(float* att, float* probs, const float* qkv, int B, int L, int H, int hd, bool save_probs) {
     const int D = H * hd, ld = 3 * D;
     const float scale = 1.0f / std::sqrt(float(hd));
+    // trm's kernel where it is the fast one; bf16 keeps the products below (fp32 scores, bf16 p v, as gemm() does)
+    const bool packed = fast_gemm_compiled() && precision() == Precision::Fp32;
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
             const float* q = qkv + size_t(b) * L * ld + size_t(h) * hd;
             const float* k = q + D;
             const float* v = q + 2 * D;
             float* p = save_probs ? probs + (size_t(b) * H + h) * L * L : probs;
-            gemm(false, true, L, L, hd, scale, q, ld, k, ld, 0.0f, p, L);
-            for (int i = 0; i < L; i++) {
-                float* row = p + size_t(i) * L;
-                float mx = row[0];
-#pragma omp simd reduction(max : mx)
-                for (int j = 1; j < L; j++) mx = std::max(mx, row[j]);
-                float sum = 0;
-#pragma omp simd reduction(+ : sum)
-                for (int j = 0; j < L; j++) { row[j] = exp_fast(row[j] - mx); sum += row[j]; }
-                const float inv = 1.0f / sum;
-#pragma omp simd
-                for (int j = 0; j < L; j++) row[j] *= inv;
+            float* out = att + size_t(b) * L * D + size_t(h) * hd;
+            if (packed) {
+                attention_head_packed(out, D, p, q, k, v, ld, L, hd, scale);
+                continue;
             }
-            gemm(false, false, L, hd, L, 1.0f, p, L, v, ld, 0.0f, att + size_t(b) * L * D + size_t(h) * hd, D);
+            gemm(false, true, L, L, hd, scale, q, ld, k, ld, 0.0f, p, L);
+            softmax_rows(p, L, L, 1.0f);
+            gemm(false, false, L, hd, L, 1.0f, p, L, v, ld, 0.0f, out, D);
+        }
+}
+
+// One head's backward on trm's packed kernel, query rows in blocks as in attention_head_packed; dk and dv are
+// accumulated over the blocks transposed ([hd, L]) and written once at the end.
+//   dp_blk [rb, L] = do_blk @ v^T                  ds_blk = p_blk * (dp_blk - rowsum(dp_blk * p_blk)) * scale
+//   dq_blk^T [hd, rb] = k^T @ ds_blk^T             dk^T [hd, L] += q_blk^T @ ds_blk      dv^T += do_blk^T @ p_blk
+static void attention_head_backward_packed(float* dq, float* dk, float* dv, int ld, float* ds, const float* dout,
+                                           int ldd, const float* q, const float* k, const float* v, const float* p,
+                                           int L, int hd, float scale) {
+    thread_local std::vector<float> vt_b, kt_a, a_op, b_op, ot, dkt, dvt;
+    vt_b.resize(packed_b_floats(hd, L));
+    kt_a.resize(packed_a_floats(hd, L));
+    a_op.resize(std::max(packed_a_floats(kAttentionRowBlock, hd), packed_a_floats(hd, kAttentionRowBlock)));
+    b_op.resize(std::max(packed_b_floats(L, kAttentionRowBlock), packed_b_floats(kAttentionRowBlock, L)));
+    ot.resize(size_t(hd) * kAttentionRowBlock);
+    dkt.resize(size_t(hd) * L);
+    dvt.resize(size_t(hd) * L);
+    pack_b(vt_b.data(), v, ld, true, hd, L);  // B[d, j] = v[j, d]
+    pack_a(kt_a.data(), k, ld, true, hd, L);  // A[d, j] = k[j, d]
+    for (int i0 = 0; i0 < L; i0 += kAttentionRowBlock) {
+        const int rb = std::min(kAttentionRowBlock, L - i0);
+        const float* pr = p + size_t(i0) * L;
+        const float* dor = dout + size_t(i0) * ldd;
+        const float* qr = q + size_t(i0) * ld;
+        const Epilogue acc = i0 == 0 ? Epilogue::Store : Epilogue::Add;
+        // dv^T += do_blk^T @ p_blk
+        pack_a(a_op.data(), dor, ldd, true, hd, rb);
+        pack_b(b_op.data(), pr, L, false, rb, L);
+        gemm_packed(hd, L, rb, a_op.data(), b_op.data(), dvt.data(), L, acc);
+        // dp_blk = do_blk @ v^T, then ds_blk in place
+        pack_a(a_op.data(), dor, ldd, false, rb, hd);
+        gemm_packed(rb, L, hd, a_op.data(), vt_b.data(), ds, L, Epilogue::Store);
+        for (int i = 0; i < rb; i++) {
+            float* d = ds + size_t(i) * L;
+            const float* pi = pr + size_t(i) * L;
+            float dot = 0;
+#pragma omp simd reduction(+ : dot)
+            for (int j = 0; j < L; j++) dot += d[j] * pi[j];
+#pragma omp simd
+            for (int j = 0; j < L; j++) d[j] = pi[j] * (d[j] - dot) * scale;
+        }
+        // dq_blk^T = k^T @ ds_blk^T
+        pack_b(b_op.data(), ds, L, true, L, rb);
+        gemm_packed(hd, rb, L, kt_a.data(), b_op.data(), ot.data(), kAttentionRowBlock, Epilogue::Store);
+        for (int r = 0; r < rb; r++)
+            for (int d = 0; d < hd; d++) dq[size_t(i0 + r) * ld + d] = ot[size_t(d) * kAttentionRowBlock + r];
+        // dk^T += q_blk^T @ ds_blk
+        pack_a(a_op.data(), qr, ld, true, hd, rb);
+        pack_b(b_op.data(), ds, L, false, rb, L);
+        gemm_packed(hd, L, rb, a_op.data(), b_op.data(), dkt.data(), L, acc);
+    }
+    for (int j = 0; j < L; j++)
+        for (int d = 0; d < hd; d++) {
+            dk[size_t(j) * ld + d] = dkt[size_t(d) * L + j];
+            dv[size_t(j) * ld + d] = dvt[size_t(d) * L + j];
         }
 }
 
@@ -273,6 +373,7 @@ TRM_VECTOR_CLONES void attention_backward(float* dqkv, float* scratch, const flo
                         int L, int H, int hd) {
     const int D = H * hd, ld = 3 * D;
     const float scale = 1.0f / std::sqrt(float(hd));
+    const bool packed = fast_gemm_compiled() && precision() == Precision::Fp32;
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
             const size_t base = size_t(b) * L * ld + size_t(h) * hd;
@@ -284,6 +385,10 @@ TRM_VECTOR_CLONES void attention_backward(float* dqkv, float* scratch, const flo
             float* dv = dq + 2 * D;
             const float* p = probs + (size_t(b) * H + h) * L * L;
             const float* dout = datt + size_t(b) * L * D + size_t(h) * hd;
+            if (packed) {
+                attention_head_backward_packed(dq, dk, dv, ld, scratch, dout, D, q, k, v, p, L, hd, scale);
+                continue;
+            }
             gemm(true, false, L, hd, L, 1.0f, p, L, dout, D, 0.0f, dv, ld);          // dV = P^T dO
             gemm(false, true, L, L, hd, 1.0f, dout, D, v, ld, 0.0f, scratch, L);     // dP = dO V^T
             for (int i = 0; i < L; i++) {                                           // dS = P * (dP - sum(dP * P))

@@ -53,6 +53,7 @@ void rope_table(float* cos, float* sin, int L, int hd, float theta);
 
 // ---- Non-causal multi-head attention over qkv [B, L, 3, H, hd] -> att [B, L, H, hd] = [R, D] ----
 // probs [B, H, L, L] keeps softmax(q k^T / sqrt(hd)) for backward (may be a [L, L] scratch when save is false).
+constexpr int kAttentionRowBlock = 64;  // query rows per block of the packed path (one kNR panel of p^T)
 void attention_forward(float* att, float* probs, const float* qkv, int B, int L, int H, int hd, bool save_probs);
 // dqkv [R, 3D] overwritten; scratch: [L, L] floats.
 void attention_backward(float* dqkv, float* scratch, const float* datt, const float* qkv, const float* probs, int B,

@@ -498,9 +498,18 @@ TEST_CASE("rope_backward is the transpose of rope_forward (finite differences, r
 // attention
 // ---------------------------------------------------------------------------------------------------------------
 
+// Shapes of the attention tests: a small one, and one of several query-row blocks of the packed path
+// (kAttentionRowBlock) with a head width that is not a multiple of the micro-tile's rows.
+struct AttShape {
+    int B, L, H, hd;
+};
+const AttShape kAttShapes[] = {{2, 7, 2, 4}, {1, kAttentionRowBlock + 9, 2, 16}};
+
 TEST_CASE("attention_forward: saved and scratch probabilities give the same output; rows of probs sum to 1") {
+  for (const AttShape& shape : kAttShapes) {
+    CAPTURE(shape.L);
     Rng rng(12);
-    const int B = 2, L = 7, H = 2, hd = 4, D = H * hd;
+    const int B = shape.B, L = shape.L, H = shape.H, hd = shape.hd, D = H * hd;
     auto qkv = randn(rng, size_t(B) * L * 3 * D);
     std::vector<float> att(size_t(B) * L * D), att2(att.size()), probs(size_t(B) * H * L * L), scratch(size_t(L) * L);
     attention_forward(att.data(), probs.data(), qkv.data(), B, L, H, hd, true);
@@ -511,8 +520,9 @@ TEST_CASE("attention_forward: saved and scratch probabilities give the same outp
         for (int j = 0; j < L; j++) s += probs[size_t(r) * L + j];
         CHECK(std::abs(s - 1) < 1e-6);
     }
-    // one output element by hand in double: batch 1, head 1, query 3, channel 2
-    const int b = 1, h = 1, i = 3, c = 2;
+    // one output element by hand in double: the last batch, head 1, query 3 (the small shape) or one of the
+    // second block, channel 2
+    const int b = B - 1, h = 1, i = L > kAttentionRowBlock ? kAttentionRowBlock + 3 : 3, c = 2;
     auto at = [&](int l, int part, int k) { return double(qkv[(size_t(b) * L + l) * 3 * D + size_t(part) * D + h * hd + k]); };
     std::vector<double> sc(L);
     double mx = -1e300, sum = 0, want = 0;
@@ -525,11 +535,14 @@ TEST_CASE("attention_forward: saved and scratch probabilities give the same outp
     for (int j = 0; j < L; j++) sum += std::exp(sc[j] - mx);
     for (int j = 0; j < L; j++) want += std::exp(sc[j] - mx) / sum * at(j, 2, c);
     CHECK(std::abs(att[(size_t(b) * L + i) * D + h * hd + c] - want) < 1e-5);
+  }
 }
 
 TEST_CASE("attention_backward against finite differences of q, k and v (dqkv overwritten)") {
+  for (const AttShape& shape : kAttShapes) {
+    CAPTURE(shape.L);
     Rng rng(13);
-    const int B = 2, L = 7, H = 2, hd = 4, D = H * hd;
+    const int B = shape.B, L = shape.L, H = shape.H, hd = shape.hd, D = H * hd;
     auto qkv = randn(rng, size_t(B) * L * 3 * D), Rw = randn(rng, size_t(B) * L * D);
     std::vector<float> att(size_t(B) * L * D), probs(size_t(B) * H * L * L), scratch(size_t(L) * L);
     auto J = [&] {
@@ -552,6 +565,7 @@ TEST_CASE("attention_backward against finite differences of q, k and v (dqkv ove
             }
         check_grad(std::string("attention_backward d") + "qkv"[part], a, f, kRelTol);
     }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
