@@ -23,7 +23,8 @@ static std::string escape_html(const std::string& s) {
     return o;
 }
 
-// The page's script and style. Data: {"domain", "style" (Domain::grid_style: how cells are drawn), "puzzles": [{"title", "input", "answer", "verified", "check",
+// The page's script and style. Data: {"domain", "style" (Domain::grid_style: how cells are drawn),
+// "puzzles": [{"title", "input", "answer", "verified", "check",
 // "steps", "halt_prob", "trace": [{"step", "cycle", "view", "draft", "halt_prob", "model_halts", "stopped", "verified",
 // "check", "changed"}], "extra": [{"title", "grid"}]}]}; a grid is {"rows", "cols", "cells"} (maze cells are
 // character codes, ARC cells colours, Sudoku digits with 0 for blank).

@@ -33,9 +33,9 @@ struct ToolsOptions {
     std::string model_dir;  // models are <model_dir>/<domain>.safetensors; "" = the default lookup (cli/models.hpp)
 };
 
-// The tools: one per kind, then verify. Models load on the first call that needs them and stay loaded, shared read-only, for as long
-// as any returned tool lives; each call makes its own inference buffers, so calls may run on several threads at
-// once (each inside a core/parallel ScopedSolo). A load that fails is retried on the next call. `log` gets one
+// The tools: one per kind, then verify. Models load on the first call that needs them and stay loaded, shared
+// read-only, for as long as any returned tool lives; each call makes its own inference buffers, so calls may run
+// on several threads at once (each inside a core/parallel ScopedSolo). A load that fails is retried on the next call. `log` gets one
 // line per model load.
 std::vector<Tool> make_trm_tools(const ToolsOptions& opt, LogFn log = {});
 

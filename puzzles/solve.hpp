@@ -39,8 +39,8 @@
 namespace trm {
 
 // Views `trm solve`, `trm eval` and the MCP tools try per puzzle by default (see "Views" above); mazes stop at
-// 8. The forum-hardest Sudoku list was still gaining at 16 views and passed 90% at 64; puzzles that verify at
-// once, or that cannot (no solution: one view), cost nothing more.
+// 8. Chosen where the hardest Sudoku lists stop gaining (README, "Critique from another view"); puzzles that
+// verify at once, or that cannot (no solution: one view), cost nothing more.
 constexpr int kDefaultViews = 64;
 constexpr int kMaxViews = 1000;  // --views above this is refused
 
