@@ -83,8 +83,10 @@ json verify_input_schema() {
     std::string tools, help;
     for (const Domain* d : verifiable_kinds()) {
         names.push_back(d->name());
-        tools += (tools.empty() ? "" : " / ") + d->mcp_tool().name;
-        help += " " + d->answer_help();
+        if (!tools.empty()) tools += " / ";
+        tools += d->mcp_tool().name;
+        help += ' ';
+        help += d->answer_help();
     }
     json puzzle = string_rows_schema();
     puzzle["description"] = "The puzzle, as for " + tools + ".";
