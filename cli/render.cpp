@@ -167,6 +167,7 @@ static std::vector<std::string> render_sudoku(const DraftGrid& g, const DraftGri
     for (auto& c : verify_sudoku(givens, answer).clashes)
         for (int cell : c.cells) bad[size_t(cell)] = 1;
     std::vector<uint8_t> changed = prev ? changed_mask(*prev, g) : std::vector<uint8_t>(kSudokuCells, 0);
+    changed.resize(kSudokuCells, 1);  // a draft of another size (a foreign model's) is drawn on the 9x9 board
     const bool u = s.unicode;
     auto rule = [&](const char* l, const char* m, const char* r) {
         if (!u) return std::string("+-------+-------+-------+");
