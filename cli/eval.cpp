@@ -110,11 +110,7 @@ int run_eval(const Domain& d, const EvalCli& o, const MakeSource& make_source) {
     so.adapt_steps = o.adapt_steps;
     setup.halt_threshold = std::isnan(o.halt_threshold) ? model.cfg().halt_threshold : o.halt_threshold;
     std::optional<Progress> adapting;  // test-time adaptation of unseen tasks
-    so.on_adapt_step = [&](int done, int total) {
-        if (!adapting) adapting.emplace("test-time adaptation", "steps", total);
-        adapting->update(done);
-        if (done == total) adapting->done();
-    };
+    so.on_adapt_step = steps_progress(adapting, "test-time adaptation");
     Progress progress("evaluating", d.noun(2), src.total);
     EvalOptions eo;
     eo.limit = o.limit;

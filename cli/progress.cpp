@@ -41,4 +41,12 @@ void Progress::done() {
     on_ = false;
 }
 
+std::function<void(int, int)> steps_progress(std::optional<Progress>& line, std::string label) {
+    return [&line, label = std::move(label)](int done, int total) {
+        if (!line) line.emplace(label, "steps", total);
+        line->update(done);
+        if (done == total) line->done();
+    };
+}
+
 }  // namespace trm::cli

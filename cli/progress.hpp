@@ -5,6 +5,8 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 
 namespace trm::cli {
@@ -27,6 +29,10 @@ private:
     Clock::time_point start_, last_;
     bool on_, shown_ = false;
 };
+
+// A callback for work that reports (done, total) steps, e.g. SolveOptions::on_adapt_step: `line` is made at the
+// first report (the total is known then) and finished at the last. `line` must outlive the callback.
+std::function<void(int done, int total)> steps_progress(std::optional<Progress>& line, std::string label);
 
 // "3:07", "1:02:03"
 std::string clock_text(double seconds);

@@ -447,11 +447,7 @@ int solve_stream(const Domain& d, const SolveCliOptions& o, PuzzleInput& input) 
     rep.begin(single, o.max_steps > 0 ? o.max_steps : model.cfg().halt_max_steps, path, model.cfg().halt_threshold);
     SolveOptions so = solve_options(o, rep.record_mode());
     std::optional<Progress> adapting;  // test-time adaptation of unseen tasks, before their solve
-    so.on_adapt_step = [&](int done, int total) {
-        if (!adapting) adapting.emplace("test-time adaptation", "steps", total);
-        adapting->update(done);
-        if (done == total) adapting->done();
-    };
+    so.on_adapt_step = steps_progress(adapting, "test-time adaptation");
     Forward fwd(model, d.forward_rows(batch, so));  // the first batch is full unless the input is smaller
     // a sign of life for long batches whose answers do not scroll by on the same terminal
     std::optional<Progress> progress;

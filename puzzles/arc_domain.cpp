@@ -273,8 +273,15 @@ void solve_arc_tasks(Forward& fwd, const std::vector<ArcTask>& tasks, const Solv
     std::vector<ArcAdaptReport> reports;
     const Model model = adapt_arc_tasks(*fwd.model, tasks, ad, &reports);
     for (auto& a : reports) adapted[a.task_id] = a;
-    Forward adapted_fwd(model, fwd.max_batch);
-    solve_arc_rows(adapted_fwd, tasks, opt, adapted, on_result);
+    // The caller's buffers serve the adapted copy: adaptation adds puzzle-embedding rows and leaves the blocks (the
+    // packed weights) and every dimension the buffers are sized by as they were.
+    struct Restore {
+        Forward& f;
+        const Model* m;
+        ~Restore() { f.model = m; }
+    } restore{fwd, fwd.model};
+    fwd.model = &model;
+    solve_arc_rows(fwd, tasks, opt, adapted, on_result);
 }
 
 namespace {
