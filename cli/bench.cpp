@@ -77,6 +77,10 @@ static int run_bench(const BenchOptions& o) {
         // the same with the official P 16: L = 97 rounds mlp_t's inner width up to 512, 5.34 GFLOP per example-step
         {"sudoku-mlp-128-p16 (hidden 128 with the official P 16)", shape(128, 4, true, 81, 11, 3, 6), {1, 64}},
         {"maze-att-512 (official 30x30: hidden 512, 8 heads, seq 900, H3 L4)", shape(512, 8, false, 900, 6, 3, 4), {1, 8}},
+        // the 30x30 maze model trm trains on CPU (scripts/train-models.sh maze30): head width 16, so the softmax over
+        // 900 keys costs about as much as the two attention products around it
+        {"maze30-64 (trm's 30x30 maze run: hidden 64, 4 heads, seq 900, P 1, H2 L3)", shape(64, 4, false, 900, 6, 2, 3, 1),
+         {1, 16}},
     };
     fmt::print("{:<70} {:>5} {:>14} {:>10} {:>12} {:>9} {:>7} {:>7}\n", o.train ? "training" : "inference", "batch",
                "MFLOP/step", "ms/step", o.train ? "ex-steps/s" : "puzzles/s", "GFLOP/s", "peak", "%peak");

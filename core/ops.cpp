@@ -251,9 +251,11 @@ TRM_VECTOR_CLONES static void softmax_rows(float* p, int rows, int L, float scal
 #pragma omp simd
             for (int j = 0; j < L; j++) row[j] *= scale;
         }
+        // a select, not std::max: GCC 12 leaves a std::max reduction scalar ("control flow in loop"), which made
+        // this one loop the dearest of a 30x30 training step
         float mx = row[0];
 #pragma omp simd reduction(max : mx)
-        for (int j = 1; j < L; j++) mx = std::max(mx, row[j]);
+        for (int j = 1; j < L; j++) mx = row[j] > mx ? row[j] : mx;
         float sum = 0;
 #pragma omp simd reduction(+ : sum)
         for (int j = 0; j < L; j++) { row[j] = exp_fast(row[j] - mx); sum += row[j]; }
