@@ -55,7 +55,12 @@ static int run_bench(const BenchOptions& o) {
     int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
     set_threads(threads);
     fmt::print("trm bench: {}; {} thread(s), products on {}, compiler {} {}\n", compute_summary(), threads,
-               fast_gemm_compiled() ? "trm's packed kernel (weights packed once) and OpenBLAS" : "OpenBLAS",
+               products_on_trm_kernel()
+                   ? fmt::format("trm's packed kernel only (OpenBLAS's core here is {}, without vector kernels)",
+                                 blas_core_name())
+                   : fast_gemm_compiled() ? fmt::format("trm's packed kernel (weights packed once) and OpenBLAS ({})",
+                                                        blas_core_name())
+                                          : fmt::format("OpenBLAS ({})", blas_core_name()),
 #if defined(__clang__)
                "clang", __clang_version__
 #else

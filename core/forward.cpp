@@ -290,10 +290,11 @@ void Forward::run_cycles(int B, int cycles, const std::function<void(int)>& on_c
     // team); attention keeps OpenBLAS threading each product of the single shard (not split into a team yet).
     const bool few = shard_count(B) < num_threads();
     const bool team = few && !packed.empty() && c.mlp_t;
+    const bool blas_slow = products_on_trm_kernel();  // OpenBLAS's threads on SSE3 kernels lose to one packed thread
     auto run = [&](int n) {
         if (team) parallel_team([&](const Team& t) { for (int hc = 0; hc < n; hc++) cycle_rows(0, B, scratch[0], t); });
         else parallel_shards(B, [&](int b0, int b1, int k) {
-            for (int hc = 0; hc < n; hc++) cycle_rows(b0, b1, scratch[k], Team{}, /*use_packed=*/!few);
+            for (int hc = 0; hc < n; hc++) cycle_rows(b0, b1, scratch[k], Team{}, /*use_packed=*/!few || blas_slow);
         });
     };
     if (!on_cycle) {  // whole recursion inside one parallel region

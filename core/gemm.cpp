@@ -9,6 +9,7 @@
 #include "core/cpu.hpp"
 #include "core/error.hpp"
 #include "core/gemm_kernel.hpp"
+#include "core/parallel.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>  // _mm_sfence (SSE, every x86-64)
@@ -47,6 +48,8 @@ size_t k_offset(int k, int width) { return bf16() ? size_t(k / 2) * width : size
 }  // namespace
 
 bool fast_gemm_compiled() { return active_isa() >= Isa::Avx512; }
+
+bool products_on_trm_kernel() { return fast_gemm_compiled() && !blas_has_vector_kernels(); }
 
 size_t packed_a_col_offset(int col) { return k_offset(col, kMR); }
 

@@ -21,7 +21,8 @@ void gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const fl
     if (M == 0 || N == 0) return;
     // bf16 runs every product it can on trm's kernel, on the calling thread whatever OpenBLAS's thread count, so
     // that results do not depend on it (a scaled product, the attention scores, stays fp32 as the softmax input)
-    if (precision() == Precision::Bf16 && alpha == 1.0f && (beta == 0.0f || beta == 1.0f)) {
+    // fp32 does too where OpenBLAS has no vector kernels for this CPU (products_on_trm_kernel)
+    if ((precision() == Precision::Bf16 || products_on_trm_kernel()) && alpha == 1.0f && (beta == 0.0f || beta == 1.0f)) {
         gemm_any(trans_a, trans_b, M, N, K, A, lda, B, ldb, beta == 1.0f, C, ldc);
         return;
     }

@@ -1,6 +1,9 @@
 #include "core/parallel.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <iterator>
+#include <string>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -84,6 +87,23 @@ private:
 void set_blas_threads(int n) {
     if (n > 0) openblas_set_num_threads(n);
 }
+
+}  // namespace
+
+const char* blas_core_name() { return openblas_get_corename(); }
+
+bool blas_has_vector_kernels() {
+    static const bool yes = [] {
+        // OpenBLAS 0.3.x x86-64 cores with AVX2 (or AVX-512) kernels; every other name is an older instruction set
+        static const char* const names[] = {"haswell", "skylakex", "cooperlake", "sapphirerapids", "zen", "excavator"};
+        std::string core = blas_core_name() ? blas_core_name() : "";
+        std::transform(core.begin(), core.end(), core.begin(), [](unsigned char ch) { return char(std::tolower(ch)); });
+        return std::any_of(std::begin(names), std::end(names), [&](const char* n) { return core == n; });
+    }();
+    return yes;
+}
+
+namespace {
 
 Pool& pool() {
     static Pool p;

@@ -13,6 +13,12 @@
 
 namespace trm {
 
+// The core OpenBLAS picked for this CPU ("SkylakeX", "Haswell", "Prescott", ...), and whether its kernels use
+// AVX2 or wider. OpenBLAS's DYNAMIC_ARCH falls back to its SSE3 "Prescott" kernels on an x86 model it does not know
+// (Debian's 0.3.21 on Emerald Rapids, family 6 model 207), where its products run at a fraction of the machine.
+const char* blas_core_name();
+bool blas_has_vector_kernels();
+
 // Threads used from now on (0 = hardware concurrency). Also sets OpenBLAS's thread count.
 void set_threads(int n);
 int num_threads();  // 1 on a thread inside a ScopedSolo

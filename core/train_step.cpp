@@ -101,8 +101,10 @@ StepMetrics TrainStep::forward_backward(double grad_scale, Rng& rng, float explo
     // ---- forward (each shard of rows independently) ----
     TRM_CHECK(max_shard_rows(B) <= fwd.scratch[0].rows);
     fwd.pack_weights();  // the optimizer changed them since the last step
-    // the last cycle of attention models stays on OpenBLAS, which runs those products faster than the packed path
-    auto packed = [&](size_t l) { return fwd.packed.empty() || !c.mlp_t ? nullptr : &fwd.packed[l]; };
+    // the last cycle of attention models stays on OpenBLAS where it has its own vector kernels (it measured faster
+    // than the packed path there), else it runs on the packed weights like every other cycle
+    const bool packed_grad = c.mlp_t || products_on_trm_kernel();
+    auto packed = [&](size_t l) { return fwd.packed.empty() || !packed_grad ? nullptr : &fwd.packed[l]; };
     parallel_shards(B, [&](int b0, int b1, int k) {
         const int nb = b1 - b0;
         Dims ds(c, nb);
