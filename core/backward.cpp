@@ -22,7 +22,7 @@ BlockGradScratch::BlockGradScratch(const Config& c, int B) {
     } else {
         d_qkv.resize(R * 3 * d.D);
         d_att.resize(R * d.D);
-        att_scratch.resize(size_t(d.L) * d.L);
+        att_scratch.resize(attention_probs_floats(d.L));
     }
 }
 

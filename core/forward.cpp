@@ -22,7 +22,7 @@ Scratch::Scratch(const Config& c, int n) : rows(n) {
         rms.resize(std::max<size_t>(R, size_t(d.D)));
     } else {
         qkv.resize(R * 3 * d.D);
-        probs.resize(size_t(d.L) * d.L);
+        probs.resize(attention_probs_floats(d.L));
         att.resize(R * d.D);
         rms.resize(R);
     }

@@ -115,12 +115,64 @@ static void pack_b_bf16(float* dst, const float* B, int ldb, bool trans, int K, 
     }
 }
 
+#if defined(__x86_64__)
+// d[c * ldd + r] = s[r * lds + c] for a 16 x 16 block, in AVX-512 registers (unpack 32-bit, unpack 64-bit, two
+// 128-bit lane shuffles). Only called where the AVX-512 kernels are active, so the CPU has it.
+// (GCC 12 flags the intrinsics' own _mm512_undefined_ps as uninitialised once inlined: bug 105593, fixed in 13)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wpragmas"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+__attribute__((target("avx512f"))) static void transpose16(const float* s, size_t lds, float* d, size_t ldd) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(s + i * lds);
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
+        const __m512d c = _mm512_castps_pd(t[i + 2]), e = _mm512_castps_pd(t[i + 3]);
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, e));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, e));
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 16; i++) _mm512_storeu_ps(d + i * ldd, r[i]);
+}
+#pragma GCC diagnostic pop
+#endif
+
 void pack_b(float* dst, const float* B, int ldb, bool trans, int K, int N) {
     if (bf16()) return pack_b_bf16(dst, B, ldb, trans, K, N);
     constexpr int kb = 16;  // transposed: 16 k x kNR n blocks, so reads and writes both stay within L1
     for (int n0 = 0; n0 < N; n0 += kNR) {
         const int nr = std::min(kNR, N - n0);
         float* d = dst + size_t(n0) * K;
+#if defined(__x86_64__)
+        // a whole panel transposed 16 x 16 in registers (the attention's p and ds blocks: about 2x the loop below)
+        if (trans && nr == kNR && active_isa() >= Isa::Avx512) {
+            const int k16 = K / 16 * 16;
+            for (int k0 = 0; k0 < k16; k0 += 16)
+                for (int j0 = 0; j0 < kNR; j0 += 16)
+                    transpose16(B + size_t(n0 + j0) * ldb + k0, size_t(ldb), d + size_t(k0) * kNR + j0, kNR);
+            for (int j = 0; j < kNR; j++)
+                for (int k = k16; k < K; k++) d[size_t(k) * kNR + j] = B[size_t(n0 + j) * ldb + k];
+            continue;
+        }
+#endif
         if (trans) {
             for (int k0 = 0; k0 < K; k0 += kb) {
                 const int kn = std::min(kb, K - k0);

@@ -266,48 +266,93 @@ TRM_VECTOR_CLONES static void softmax_rows(float* p, int rows, int L, float scal
     }
 }
 
-// One head on trm's packed kernel, query rows in blocks of kAttentionRowBlock so that a block's scores stay in
-// L2 from q k^T through the softmax to p v (OpenBLAS wrote and re-read the whole [L, L] score matrix, 3 MiB a head
-// at 30x30, and re-packed k and v for every product):
-//   scores [rb, L] = q_blk [rb, hd] @ k^T      (k^T packed once per head as the B operand)
-//   out^T  [hd, rb] = v^T [hd, L] @ p_blk^T    (v^T packed once as the A operand; p_blk packed as B, rb <= kNR)
-static void attention_head_packed(float* out, int ldo, float* p, const float* q, const float* k, const float* v, int ld,
-                                  int L, int hd, float scale) {
-    thread_local std::vector<float> kt, vt, qa, pb, ot;
-    kt.resize(packed_b_floats(hd, L));
+size_t attention_probs_floats(int L) {
+    const size_t padded = size_t(L + kAttentionRowBlock - 1) / kAttentionRowBlock * kAttentionRowBlock;
+    return size_t(L) * padded;
+}
+
+// the layout attention_forward and attention_backward use: trm's kernel where it is the fast one; bf16 keeps the
+// OpenBLAS-shaped products (fp32 scores, bf16 p v, as gemm() does)
+static bool attention_on_packed_kernel() { return fast_gemm_compiled() && precision() == Precision::Fp32; }
+
+float attention_prob(const float* slot, int L, int i, int j) {
+    if (!attention_on_packed_kernel()) return slot[size_t(i) * L + j];
+    return slot[size_t(i / kNR) * kNR * L + size_t(j) * kNR + size_t(i % kNR)];
+}
+
+// Softmax down each of the kNR columns of s [L, kNR] (the scores of kNR query rows against the L keys), the
+// scores first scaled by `scale`: every pass is element-wise over rows of 64 floats, with no horizontal reduction.
+TRM_VECTOR_CLONES static void softmax_cols(float* s, int L, float scale) {
+    alignas(64) float mx[kNR], sum[kNR];
+    for (int r = 0; r < kNR; r++) { mx[r] = -3.0e38f; sum[r] = 0.0f; }
+    for (int j = 0; j < L; j++) {
+        float* row = s + size_t(j) * kNR;
+#pragma omp simd
+        for (int r = 0; r < kNR; r++) {
+            row[r] *= scale;
+            mx[r] = row[r] > mx[r] ? row[r] : mx[r];
+        }
+    }
+    for (int j = 0; j < L; j++) {
+        float* row = s + size_t(j) * kNR;
+#pragma omp simd
+        for (int r = 0; r < kNR; r++) {
+            row[r] = exp_fast(row[r] - mx[r]);
+            sum[r] += row[r];
+        }
+    }
+#pragma omp simd
+    for (int r = 0; r < kNR; r++) sum[r] = 1.0f / sum[r];
+    for (int j = 0; j < L; j++) {
+        float* row = s + size_t(j) * kNR;
+#pragma omp simd
+        for (int r = 0; r < kNR; r++) row[r] *= sum[r];
+    }
+}
+
+// One head on trm's packed kernel, query rows in blocks of kAttentionRowBlock (= kNR). The scores are computed
+// transposed, so that a block's p^T [L, kNR] is at once the softmax's input (softmax down columns, vectorised over
+// the 64 query rows) and the B operand of p v, read in place: nothing is packed inside the loop but q's block.
+//   s^T  [L, kNR]  = k [L, hd] @ q_blk^T           (k packed once per head as the A operand)
+//   out^T [hd, kNR] = v^T [hd, L] @ p^T             (v^T packed once as the A operand)
+// Query columns past the last row of a short block hold zeros in q, so their (uniform) softmax stays finite.
+// pt: [ceil(L / kNR)][L][kNR], the blocks' p^T (kept for backward), or one block of scratch when !keep.
+static void attention_head_packed(float* out, int ldo, float* pt, bool keep, const float* q, const float* k,
+                                  const float* v, int ld, int L, int hd, float scale) {
+    thread_local std::vector<float> ka, vt, qb, ot;
+    ka.resize(packed_a_floats(L, hd));
     vt.resize(packed_a_floats(hd, L));
-    qa.resize(packed_a_floats(kAttentionRowBlock, hd));
-    pb.resize(packed_b_floats(L, kAttentionRowBlock));
-    ot.resize(size_t(hd) * kAttentionRowBlock);
-    pack_b(kt.data(), k, ld, true, hd, L);   // B[d, j] = k[j, d]
+    qb.resize(packed_b_floats(hd, kNR));
+    ot.resize(size_t(hd) * kNR);
+    pack_a(ka.data(), k, ld, false, L, hd);  // A[j, d] = k[j, d]
     pack_a(vt.data(), v, ld, true, hd, L);   // A[d, j] = v[j, d]
-    for (int i0 = 0; i0 < L; i0 += kAttentionRowBlock) {
-        const int rb = std::min(kAttentionRowBlock, L - i0);
-        float* pr = p + size_t(i0) * L;
-        pack_a(qa.data(), q + size_t(i0) * ld, ld, false, rb, hd);
-        gemm_packed(rb, L, hd, qa.data(), kt.data(), pr, L, Epilogue::Store);
-        softmax_rows(pr, rb, L, scale);
-        pack_b(pb.data(), pr, L, true, L, rb);  // B[j, r] = p[r, j]
-        gemm_packed(hd, rb, L, vt.data(), pb.data(), ot.data(), kAttentionRowBlock, Epilogue::Store);
+    for (int i0 = 0; i0 < L; i0 += kNR) {
+        const int rb = std::min(kNR, L - i0);
+        float* s = keep ? pt + size_t(i0) * L : pt;
+        pack_b(qb.data(), q + size_t(i0) * ld, ld, true, hd, rb);  // B[d, r] = q[i0 + r, d], zero past rb
+        gemm_packed(L, kNR, hd, ka.data(), qb.data(), s, kNR, Epilogue::Store);
+        softmax_cols(s, L, scale);
+        gemm_packed(hd, kNR, L, vt.data(), s, ot.data(), kNR, Epilogue::Store, nullptr, 0, /*ldb=*/kNR);
         for (int r = 0; r < rb; r++)
-            for (int d = 0; d < hd; d++) out[size_t(i0 + r) * ldo + d] = ot[size_t(d) * kAttentionRowBlock + r];
+            for (int d = 0; d < hd; d++) out[size_t(i0 + r) * ldo + d] = ot[size_t(d) * kNR + r];
     }
 }
 
 TRM_VECTOR_CLONES void attention_forward(float* att, float* probs, const float* qkv, int B, int L, int H, int hd, bool save_probs) {
+    static_assert(kAttentionRowBlock == kNR, "a block's p^T is one kNR-column panel");
     const int D = H * hd, ld = 3 * D;
     const float scale = 1.0f / std::sqrt(float(hd));
-    // trm's kernel where it is the fast one; bf16 keeps the products below (fp32 scores, bf16 p v, as gemm() does)
-    const bool packed = fast_gemm_compiled() && precision() == Precision::Fp32;
+    const size_t slot = attention_probs_floats(L);
+    const bool packed = attention_on_packed_kernel();
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
             const float* q = qkv + size_t(b) * L * ld + size_t(h) * hd;
             const float* k = q + D;
             const float* v = q + 2 * D;
-            float* p = save_probs ? probs + (size_t(b) * H + h) * L * L : probs;
+            float* p = save_probs ? probs + (size_t(b) * H + h) * slot : probs;
             float* out = att + size_t(b) * L * D + size_t(h) * hd;
             if (packed) {
-                attention_head_packed(out, D, p, q, k, v, ld, L, hd, scale);
+                attention_head_packed(out, D, p, save_probs, q, k, v, ld, L, hd, scale);
                 continue;
             }
             gemm(false, true, L, L, hd, scale, q, ld, k, ld, 0.0f, p, L);
@@ -316,53 +361,59 @@ TRM_VECTOR_CLONES void attention_forward(float* att, float* probs, const float* 
         }
 }
 
-// One head's backward on trm's packed kernel, query rows in blocks as in attention_head_packed; dk and dv are
-// accumulated over the blocks transposed ([hd, L]) and written once at the end.
-//   dp_blk [rb, L] = do_blk @ v^T                  ds_blk = p_blk * (dp_blk - rowsum(dp_blk * p_blk)) * scale
-//   dq_blk^T [hd, rb] = k^T @ ds_blk^T             dk^T [hd, L] += q_blk^T @ ds_blk      dv^T += do_blk^T @ p_blk
+// One head's backward on trm's packed kernel from the forward's p^T blocks; the block's dp^T and ds^T [L, kNR]
+// come out in the same layout, so the softmax backward is element-wise over query columns and ds^T is dq's B
+// operand in place. dk and dv are accumulated over the blocks transposed ([hd, L]) and written once at the end.
+//   dv^T [hd, L] += do_blk^T @ p_blk        dp^T [L, kNR] = v @ do_blk^T     ds^T = p^T * (dp^T - colsum(dp^T p^T)) * scale
+//   dq_blk^T [hd, kNR] = k^T @ ds^T         dk^T [hd, L] += q_blk^T @ ds_blk
 static void attention_head_backward_packed(float* dq, float* dk, float* dv, int ld, float* ds, const float* dout,
-                                           int ldd, const float* q, const float* k, const float* v, const float* p,
+                                           int ldd, const float* q, const float* k, const float* v, const float* pt,
                                            int L, int hd, float scale) {
-    thread_local std::vector<float> vt_b, kt_a, a_op, b_op, ot, dkt, dvt;
-    vt_b.resize(packed_b_floats(hd, L));
+    thread_local std::vector<float> va, kt_a, a_op, b_op, db, ot, dkt, dvt;
+    va.resize(packed_a_floats(L, hd));
     kt_a.resize(packed_a_floats(hd, L));
-    a_op.resize(std::max(packed_a_floats(kAttentionRowBlock, hd), packed_a_floats(hd, kAttentionRowBlock)));
-    b_op.resize(std::max(packed_b_floats(L, kAttentionRowBlock), packed_b_floats(kAttentionRowBlock, L)));
-    ot.resize(size_t(hd) * kAttentionRowBlock);
+    a_op.resize(packed_a_floats(hd, kNR));
+    b_op.resize(packed_b_floats(kNR, L));
+    db.resize(packed_b_floats(hd, kNR));
+    ot.resize(size_t(hd) * kNR);
     dkt.resize(size_t(hd) * L);
     dvt.resize(size_t(hd) * L);
-    pack_b(vt_b.data(), v, ld, true, hd, L);  // B[d, j] = v[j, d]
+    pack_a(va.data(), v, ld, false, L, hd);   // A[j, d] = v[j, d]
     pack_a(kt_a.data(), k, ld, true, hd, L);  // A[d, j] = k[j, d]
-    for (int i0 = 0; i0 < L; i0 += kAttentionRowBlock) {
-        const int rb = std::min(kAttentionRowBlock, L - i0);
-        const float* pr = p + size_t(i0) * L;
+    alignas(64) float dot[kNR];
+    for (int i0 = 0; i0 < L; i0 += kNR) {
+        const int rb = std::min(kNR, L - i0);
+        const float* p = pt + size_t(i0) * L;
         const float* dor = dout + size_t(i0) * ldd;
         const float* qr = q + size_t(i0) * ld;
         const Epilogue acc = i0 == 0 ? Epilogue::Store : Epilogue::Add;
-        // dv^T += do_blk^T @ p_blk
+        // dv^T += do_blk^T @ p_blk (p_blk [rb, L] packed from its transpose)
         pack_a(a_op.data(), dor, ldd, true, hd, rb);
-        pack_b(b_op.data(), pr, L, false, rb, L);
+        pack_b(b_op.data(), p, kNR, true, rb, L);
         gemm_packed(hd, L, rb, a_op.data(), b_op.data(), dvt.data(), L, acc);
-        // dp_blk = do_blk @ v^T, then ds_blk in place
-        pack_a(a_op.data(), dor, ldd, false, rb, hd);
-        gemm_packed(rb, L, hd, a_op.data(), vt_b.data(), ds, L, Epilogue::Store);
-        for (int i = 0; i < rb; i++) {
-            float* d = ds + size_t(i) * L;
-            const float* pi = pr + size_t(i) * L;
-            float dot = 0;
-#pragma omp simd reduction(+ : dot)
-            for (int j = 0; j < L; j++) dot += d[j] * pi[j];
+        // dp^T = v @ do_blk^T (do's columns past rb are zeros, so are dp's and ds's), then ds^T in place
+        pack_b(db.data(), dor, ldd, true, hd, rb);  // B[d, r] = do[i0 + r, d]
+        gemm_packed(L, kNR, hd, va.data(), db.data(), ds, kNR, Epilogue::Store);
+        for (int r = 0; r < kNR; r++) dot[r] = 0.0f;
+        for (int j = 0; j < L; j++) {
+            const float* d = ds + size_t(j) * kNR;
+            const float* pj = p + size_t(j) * kNR;
 #pragma omp simd
-            for (int j = 0; j < L; j++) d[j] = pi[j] * (d[j] - dot) * scale;
+            for (int r = 0; r < kNR; r++) dot[r] += d[r] * pj[r];
         }
-        // dq_blk^T = k^T @ ds_blk^T
-        pack_b(b_op.data(), ds, L, true, L, rb);
-        gemm_packed(hd, rb, L, kt_a.data(), b_op.data(), ot.data(), kAttentionRowBlock, Epilogue::Store);
+        for (int j = 0; j < L; j++) {
+            float* d = ds + size_t(j) * kNR;
+            const float* pj = p + size_t(j) * kNR;
+#pragma omp simd
+            for (int r = 0; r < kNR; r++) d[r] = pj[r] * (d[r] - dot[r]) * scale;
+        }
+        // dq_blk^T = k^T @ ds^T (ds^T read in place)
+        gemm_packed(hd, kNR, L, kt_a.data(), ds, ot.data(), kNR, Epilogue::Store, nullptr, 0, /*ldb=*/kNR);
         for (int r = 0; r < rb; r++)
-            for (int d = 0; d < hd; d++) dq[size_t(i0 + r) * ld + d] = ot[size_t(d) * kAttentionRowBlock + r];
+            for (int d = 0; d < hd; d++) dq[size_t(i0 + r) * ld + d] = ot[size_t(d) * kNR + r];
         // dk^T += q_blk^T @ ds_blk
         pack_a(a_op.data(), qr, ld, true, hd, rb);
-        pack_b(b_op.data(), ds, L, false, rb, L);
+        pack_b(b_op.data(), ds, kNR, true, rb, L);
         gemm_packed(hd, L, rb, a_op.data(), b_op.data(), dkt.data(), L, acc);
     }
     for (int j = 0; j < L; j++)
@@ -376,7 +427,8 @@ TRM_VECTOR_CLONES void attention_backward(float* dqkv, float* scratch, const flo
                         int L, int H, int hd) {
     const int D = H * hd, ld = 3 * D;
     const float scale = 1.0f / std::sqrt(float(hd));
-    const bool packed = fast_gemm_compiled() && precision() == Precision::Fp32;
+    const size_t slot = attention_probs_floats(L);
+    const bool packed = attention_on_packed_kernel();
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
             const size_t base = size_t(b) * L * ld + size_t(h) * hd;
@@ -386,7 +438,7 @@ TRM_VECTOR_CLONES void attention_backward(float* dqkv, float* scratch, const flo
             float* dq = dqkv + base;
             float* dk = dq + D;
             float* dv = dq + 2 * D;
-            const float* p = probs + (size_t(b) * H + h) * L * L;
+            const float* p = probs + (size_t(b) * H + h) * slot;
             const float* dout = datt + size_t(b) * L * D + size_t(h) * hd;
             if (packed) {
                 attention_head_backward_packed(dq, dk, dv, ld, scratch, dout, D, q, k, v, p, L, hd, scale);

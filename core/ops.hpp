@@ -52,10 +52,15 @@ void rope_backward(float* dqkv, const float* cos, const float* sin, int rows, in
 void rope_table(float* cos, float* sin, int L, int hd, float theta);
 
 // ---- Non-causal multi-head attention over qkv [B, L, 3, H, hd] -> att [B, L, H, hd] = [R, D] ----
-// probs [B, H, L, L] keeps softmax(q k^T / sqrt(hd)) for backward (may be a [L, L] scratch when save is false).
+// probs [B, H, slot] keeps softmax(q k^T / sqrt(hd)) for backward, attention_probs_floats(L) floats per (b, h)
+// (one slot of scratch when save is false): [L, L] on the OpenBLAS path; on trm's packed kernel p^T in blocks of
+// kAttentionRowBlock query rows, [ceil(L / 64)][L][64], which only attention_backward reads.
 constexpr int kAttentionRowBlock = 64;  // query rows per block of the packed path (one kNR panel of p^T)
+size_t attention_probs_floats(int L);
+// p[i, j] (query i, key j) from one (b, h) slot of probs saved by attention_forward, in either layout.
+float attention_prob(const float* slot, int L, int i, int j);
 void attention_forward(float* att, float* probs, const float* qkv, int B, int L, int H, int hd, bool save_probs);
-// dqkv [R, 3D] overwritten; scratch: [L, L] floats.
+// dqkv [R, 3D] overwritten; scratch: attention_probs_floats(L) floats.
 void attention_backward(float* dqkv, float* scratch, const float* datt, const float* qkv, const float* probs, int B,
                         int L, int H, int hd);
 

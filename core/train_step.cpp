@@ -23,7 +23,7 @@ size_t carve_cache(BlockCache& k, const Config& c, int B, float* p) {
     if (c.mlp_t) {
         k.t_gu = take(size_t(B) * 2 * d.It * D); k.rms1 = take(size_t(B) * D);
     } else {
-        k.qkv = take(R * 3 * D); k.probs = take(size_t(B) * d.H * d.L * d.L); k.att = take(R * D); k.rms1 = take(R);
+        k.qkv = take(R * 3 * D); k.probs = take(size_t(B) * d.H * attention_probs_floats(d.L)); k.att = take(R * D); k.rms1 = take(R);
     }
     return used;
 }
@@ -38,7 +38,7 @@ BlockCache offset_cache(const BlockCache& k, const Config& c, int b0) {
     if (c.mlp_t) {
         o.t_gu += b * 2 * d.It * D; o.rms1 += b * D;
     } else {
-        o.qkv += b * L * 3 * D; o.probs += b * d.H * L * L; o.att += b * L * D; o.rms1 += b * L;
+        o.qkv += b * L * 3 * D; o.probs += b * d.H * attention_probs_floats(d.L); o.att += b * L * D; o.rms1 += b * L;
     }
     return o;
 }

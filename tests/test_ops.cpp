@@ -511,15 +511,17 @@ TEST_CASE("attention_forward: saved and scratch probabilities give the same outp
     Rng rng(12);
     const int B = shape.B, L = shape.L, H = shape.H, hd = shape.hd, D = H * hd;
     auto qkv = randn(rng, size_t(B) * L * 3 * D);
-    std::vector<float> att(size_t(B) * L * D), att2(att.size()), probs(size_t(B) * H * L * L), scratch(size_t(L) * L);
+    const size_t slot = attention_probs_floats(L);
+    std::vector<float> att(size_t(B) * L * D), att2(att.size()), probs(size_t(B) * H * slot), scratch(slot);
     attention_forward(att.data(), probs.data(), qkv.data(), B, L, H, hd, true);
     attention_forward(att2.data(), scratch.data(), qkv.data(), B, L, H, hd, false);
     CHECK(all_equal(att, att2));
-    for (int r = 0; r < B * H * L; r++) {
-        double s = 0;
-        for (int j = 0; j < L; j++) s += probs[size_t(r) * L + j];
-        CHECK(std::abs(s - 1) < 1e-6);
-    }
+    for (int bh = 0; bh < B * H; bh++)
+        for (int i = 0; i < L; i++) {
+            double s = 0;
+            for (int j = 0; j < L; j++) s += attention_prob(probs.data() + size_t(bh) * slot, L, i, j);
+            CHECK(std::abs(s - 1) < 1e-6);
+        }
     // one output element by hand in double: the last batch, head 1, query 3 (the small shape) or one of the
     // second block, channel 2
     const int b = B - 1, h = 1, i = L > kAttentionRowBlock ? kAttentionRowBlock + 3 : 3, c = 2;
@@ -544,7 +546,7 @@ TEST_CASE("attention_backward against finite differences of q, k and v (dqkv ove
     Rng rng(13);
     const int B = shape.B, L = shape.L, H = shape.H, hd = shape.hd, D = H * hd;
     auto qkv = randn(rng, size_t(B) * L * 3 * D), Rw = randn(rng, size_t(B) * L * D);
-    std::vector<float> att(size_t(B) * L * D), probs(size_t(B) * H * L * L), scratch(size_t(L) * L);
+    std::vector<float> att(size_t(B) * L * D), probs(size_t(B) * H * attention_probs_floats(L)), scratch(attention_probs_floats(L));
     auto J = [&] {
         attention_forward(att.data(), probs.data(), qkv.data(), B, L, H, hd, true);
         return dot(att, Rw);
