@@ -5,7 +5,7 @@
 # These are the CPU recipes, runnable on any machine. models/sudoku.safetensors and models/arc.safetensors come from
 # the GPU recipes (scripts/gpu/*-gpu-recipe.sh); the CPU recipes here write models/sudoku-cpu.safetensors and
 # models/arc-cpu.safetensors.
-# Usage: scripts/train-models.sh [build/trm] [sudoku-cpu|maze|maze30|arc-cpu ...]
+# Usage: scripts/train-models.sh [build/trm] [sudoku-cpu|maze|maze30|arc-cpu|arc30 ...]
 set -euo pipefail
 trm=${1:-build/trm}; shift || true
 cd "$(dirname "$0")/.."
@@ -59,6 +59,19 @@ for m in $want; do
         --grid 10 --num-aug 20 --hidden 64 --heads 4 --mlp-t false --pos rope --H-cycles 2 --L-cycles 2 \
         --halt-max-steps 4 --puzzle-emb-ndim 64 --batch 32 --lr 1e-3 --puzzle-emb-lr 1e-2 --warmup 100 \
         --weight-decay 0.1 --steps 40000 --eval-every 1000 --eval-count 256 --save-every 200 --seed 1 ;;
-    *) echo "unknown model '$m' (sudoku-cpu, maze, maze30, arc-cpu; models/sudoku and arc: scripts/gpu/)" >&2; exit 2 ;;
+    arc30)
+      # The official 30x30 canvas (issue 20), so every ARC-AGI-1/2 task fits: the demonstrations of all 400 training
+      # and 400 evaluation tasks, 8 augmented copies each (7,201 identifiers keep the embeddings and the state small);
+      # the evaluation tasks' test pairs are the held-out set. The CPU-sized network of arc-cpu (hidden 64, H2 L2,
+      # halt 4), 3.9 GFLOP per puzzle per supervision step. Started 2026-12-05; not shipped (models/README.md, "ARC
+      # at 30x30"). Continued like maze30: each call resumes the committed state and stops after TIME_LIMIT minutes.
+      arc=${ARC_DIR:-datasets/arc}
+      ship=0 run arc30 arc --data "$arc/arc-agi_training_challenges.json.gz" --arc-eval "$arc/arc-agi_evaluation_challenges.json.gz" \
+        --arc-eval-solutions "$arc/arc-agi_evaluation_solutions.json.gz" \
+        --grid 30 --num-aug 8 --hidden 64 --heads 4 --mlp-t false --pos rope --H-cycles 2 --L-cycles 2 \
+        --halt-max-steps 4 --puzzle-emb-ndim 64 --batch 16 --lr 1e-3 --puzzle-emb-lr 1e-2 --warmup 100 \
+        --weight-decay 0.1 --steps 40000 --eval-every 500 --eval-count 64 --save-every 50 --threads 1 --seed 1 \
+        --precision fp32 --time-limit "${TIME_LIMIT:-110}" ;;
+    *) echo "unknown model '$m' (sudoku-cpu, maze, maze30, arc-cpu, arc30; models/sudoku and arc: scripts/gpu/)" >&2; exit 2 ;;
   esac
 done
