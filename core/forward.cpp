@@ -287,7 +287,8 @@ void Forward::run_cycles(int B, int cycles, const std::function<void(int)>& on_c
     if (packed_precision != precision()) pack_weights();  // the precision was switched since the last step
     const Config& c = model->cfg();
     // Fewer puzzles than threads (one at a time): for mlp_t the threads work on every operation together (a
-    // team); attention keeps OpenBLAS threading each product of the single shard (not split into a team yet).
+    // team); attention keeps OpenBLAS threading each product of the single shard (not split into a team yet),
+    // except where OpenBLAS has no vector kernels: there the shard runs on the packed weights on one thread.
     const bool few = shard_count(B) < num_threads();
     const bool team = few && !packed.empty() && c.mlp_t;
     const bool blas_slow = products_on_trm_kernel();  // OpenBLAS's threads on SSE3 kernels lose to one packed thread

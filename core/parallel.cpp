@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <iterator>
-#include <string>
 #include <condition_variable>
 #include <exception>
+#include <iterator>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
