@@ -28,9 +28,10 @@ static int run_train(TrainCliOptions& o) {
     o.job.domain = find_domain(o.domain);
     if (!o.job.domain) fail("unknown domain '{}' ({})", o.domain, domain_names());
     if (o.pos == "rope") o.job.model.pos_encodings = PosEncoding::Rope;
+    else if (o.pos == "rope2d") o.job.model.pos_encodings = PosEncoding::Rope2d;
     else if (o.pos == "learned") o.job.model.pos_encodings = PosEncoding::Learned;
     else if (o.pos == "none") o.job.model.pos_encodings = PosEncoding::None;
-    else fail("--pos must be rope, learned or none");
+    else fail("--pos must be rope, rope2d, learned or none");
     if (!o.export_data.empty()) {
         export_arc_data(o.job, o.export_data);
         fmt::print(stderr, "ARC training data written to {}\n", o.export_data);
@@ -92,6 +93,8 @@ void register_train(CLI::App& app) {
                     "safetensors file instead of training (for scripts/gpu)");
     sub->add_option("--state", j.state, "training-state file (default: OUT.state)");
     sub->add_flag("--resume", j.resume, "continue from the training state");
+    sub->add_option("--init-from", j.init_from,
+                    "a new run starts from this model's weights (same network; with --pos rope2d any grid size)");
     sub->add_flag("--force", j.force, "a new run may replace an existing weights file (-o)");
     sub->add_option("--steps", j.steps, "optimizer steps in the whole run")->capture_default_str();
     sub->add_option("--cosine-steps", j.cosine_steps,
@@ -109,7 +112,7 @@ void register_train(CLI::App& app) {
     sub->add_option("--L-cycles", c.L_cycles, "L_cycles (n)")->capture_default_str();
     sub->add_option("--halt-max-steps", c.halt_max_steps, "supervision steps")->capture_default_str();
     sub->add_option("--mlp-t", c.mlp_t, "MLP over the sequence instead of attention (true/false)")->capture_default_str();
-    sub->add_option("--pos", o->pos, "rope | learned | none")->capture_default_str();
+    sub->add_option("--pos", o->pos, "rope | rope2d (row and column: the network runs on any square grid) | learned | none")->capture_default_str();
     sub->add_option("--puzzle-emb-ndim", c.puzzle_emb_ndim, "puzzle embedding width (0 = none)")->capture_default_str();
     sub->add_option("--puzzle-emb-len", c.puzzle_emb_len, "puzzle prefix rows (0 = ceil(ndim/hidden))")->capture_default_str();
     sub->add_option("--lr", j.train.optim.lr, "peak learning rate")->capture_default_str();

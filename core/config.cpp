@@ -14,15 +14,20 @@ namespace trm {
 
 using nlohmann::json;
 
-constexpr NameTable<PosEncoding, 3> kPosEncodingNames{
-    {{PosEncoding::Rope, "rope"}, {PosEncoding::Learned, "learned"}, {PosEncoding::None, "none"}}};
+constexpr NameTable<PosEncoding, 4> kPosEncodingNames{{{PosEncoding::Rope, "rope"}, {PosEncoding::Rope2d, "rope2d"},
+                                                       {PosEncoding::Learned, "learned"}, {PosEncoding::None, "none"}}};
 
 const char* pos_encoding_name(PosEncoding p) { return name_of(kPosEncodingNames, p); }
 
 static PosEncoding parse_pos(const std::string& s, const std::string& label) {
     PosEncoding p = PosEncoding::None;
     if (s.empty() || from_name(kPosEncodingNames, s, &p)) return p;
-    fail("{}: pos_encodings '{}' is not one of rope, learned, none", label, s);
+    fail("{}: pos_encodings '{}' is not one of rope, rope2d, learned, none", label, s);
+}
+
+int Config::grid_side() const {
+    int side = int(std::lround(std::sqrt(double(seq_len))));
+    return side > 0 && side * side == seq_len ? side : -1;
 }
 
 int swiglu_inner(float expansion, int in) {
@@ -45,6 +50,9 @@ void Config::validate() const {
     if (puzzle_emb_ndim < 0 || puzzle_emb_len < 0) bad("puzzle_emb_ndim and puzzle_emb_len must be >= 0");
     if (puzzle_emb_ndim > P() * hidden_size) bad("puzzle_emb_ndim is larger than puzzle_emb_len * hidden_size");
     if (seq_len <= 0 || seq_len > 65536) bad(fmt::format("seq_len {} out of range", seq_len));
+    if (pos_encodings == PosEncoding::Rope2d && head_dim() % 4) bad("rope2d needs a head_dim divisible by 4");
+    if (pos_encodings == PosEncoding::Rope2d && grid_side() < 0)
+        bad(fmt::format("rope2d needs a square grid, seq_len {} is not a square", seq_len));
     if (vocab_size <= 1 || vocab_size > 65536) bad(fmt::format("vocab_size {} out of range", vocab_size));
     if (num_puzzle_identifiers <= 0 || num_puzzle_identifiers > (1 << 26)) bad(fmt::format("num_puzzle_identifiers {} out of range", num_puzzle_identifiers));
     if (!(rms_norm_eps > 0)) bad("rms_norm_eps must be > 0");

@@ -6,7 +6,9 @@
 
 namespace trm {
 
-enum class PosEncoding { Rope, Learned, None };
+// rope2d: RoPE over (row, column) of a square grid, half of each head's pairs per axis (not in the official code):
+// relative offsets are the same on any canvas, so a network trained on a small grid runs on a larger one.
+enum class PosEncoding { Rope, Rope2d, Learned, None };
 const char* pos_encoding_name(PosEncoding p);
 
 struct Config {
@@ -22,7 +24,7 @@ struct Config {
     int puzzle_emb_ndim = 512;      // puzzle-embedding width, e.g. 512 (0: no puzzle embedding)
     int puzzle_emb_len = 16;        // P, prefix positions, e.g. 16 (0: ceil(ndim / D))
     bool mlp_t = false;             // MLP over the sequence axis instead of attention, e.g. true for Sudoku
-    PosEncoding pos_encodings = PosEncoding::Rope;  // rope | learned | none
+    PosEncoding pos_encodings = PosEncoding::Rope;  // rope | rope2d | learned | none
     float rms_norm_eps = 1e-5f;     // e.g. 1e-5
     float rope_theta = 10000.0f;    // e.g. 10000
     bool no_ACT_continue = true;    // only q_halt is trained, e.g. true
@@ -43,6 +45,7 @@ struct Config {
     int P() const { return puzzle_emb_len == 0 ? (puzzle_emb_ndim + hidden_size - 1) / hidden_size : puzzle_emb_len; }
     int total_seq() const { return seq_len + P(); }  // S + P, rows per puzzle inside the model
     int head_dim() const { return hidden_size / num_heads; }
+    int grid_side() const;  // sqrt(seq_len) when seq_len is a square, else -1
 
     void validate() const;  // throws Error on impossible values
 };

@@ -47,10 +47,11 @@ Forward::Forward(const Model& m, int mb) : model(&m), max_batch(mb) {
     const Config& c = m.cfg();
     Dims d(c, mb);
     const size_t R = d.R();
-    if (c.pos_encodings == PosEncoding::Rope) {
+    if (c.pos_encodings == PosEncoding::Rope || c.pos_encodings == PosEncoding::Rope2d) {
         cos.resize(size_t(d.L) * d.hd);
         sin.resize(size_t(d.L) * d.hd);
-        rope_table(cos.data(), sin.data(), d.L, d.hd, c.rope_theta);
+        if (c.pos_encodings == PosEncoding::Rope) rope_table(cos.data(), sin.data(), d.L, d.hd, c.rope_theta);
+        else rope_table_2d(cos.data(), sin.data(), c.P(), c.grid_side(), d.hd, c.rope_theta);
     }
     x.resize(R * d.D);
     z_H.resize(R * d.D);

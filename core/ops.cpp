@@ -209,6 +209,22 @@ void rope_table(float* cos, float* sin, int L, int hd, float theta) {
         }
 }
 
+void rope_table_2d(float* cos, float* sin, int P, int side, int hd, float theta) {
+    const int half = hd / 2, quarter = hd / 4;
+    std::vector<float> inv_freq(static_cast<size_t>(quarter));
+    for (int i = 0; i < quarter; i++) inv_freq[i] = 1.0f / std::pow(theta, float(2 * i) / float(half));
+    const int L = P + side * side;
+    for (int t = 0; t < L; t++) {
+        const int row = t < P ? -1 : (t - P) / side, col = t < P ? t - P : (t - P) % side;
+        for (int i = 0; i < hd; i++) {
+            const int pair = i % half;
+            const float a = float(pair < quarter ? row : col) * inv_freq[pair % quarter];
+            cos[size_t(t) * hd + i] = float(std::cos(double(a)));
+            sin[size_t(t) * hd + i] = float(std::sin(double(a)));
+        }
+    }
+}
+
 // q_embed = q * cos + rotate_half(q) * sin, rotate_half(x) = cat(-x[h:], x[:h])
 TRM_VECTOR_CLONES void rope_forward(float* qkv, const float* cos, const float* sin, int rows, int L, int H, int hd) {
     const int D = H * hd, half = hd / 2;

@@ -50,6 +50,10 @@ void rope_forward(float* qkv, const float* cos, const float* sin, int rows, int 
 void rope_backward(float* dqkv, const float* cos, const float* sin, int rows, int L, int H, int hd);  // in place
 // Official table: inv_freq = 1 / theta^(arange(0, hd, 2) / hd) and angles t * inv_freq, all in float32.
 void rope_table(float* cos, float* sin, int L, int hd, float theta);
+// rope2d's table for P prefix rows then a side x side grid (row-major): pair i < hd/4 turns with the row, the others
+// with the column, each axis with inv_freq = 1 / theta^(arange(0, hd/2, 2) / (hd/2)). Prefix row p sits at
+// (-1, p - P), a row above the grid, so every position is distinct.
+void rope_table_2d(float* cos, float* sin, int P, int side, int hd, float theta);
 
 // ---- Non-causal multi-head attention over qkv [B, L, 3, H, hd] -> att [B, L, H, hd] = [R, D] ----
 // probs [B, H, slot] keeps softmax(q k^T / sqrt(hd)) for backward, attention_probs_floats(L) floats per (b, h)

@@ -1,5 +1,8 @@
 #include "core/weights.hpp"
 
+#include <algorithm>
+#include <fmt/ranges.h>
+
 #include "core/error.hpp"
 
 namespace trm {
@@ -35,6 +38,23 @@ Layout::Layout(const Config& c) : cfg(c) {
         add(p + "mlp.gate_up_proj.weight", {2 * I, D});
         add(p + "mlp.down_proj.weight", {D, I});
     }
+}
+
+std::vector<std::string> copy_matching_weights(const Model& from, Model& to, const std::string& label) {
+    std::vector<std::string> copied;
+    for (const ParamSpec& p : to.layout.table) {
+        const ParamSpec* q = from.layout.find(p.name);
+        if (!q) fail("{}: has no '{}' (another architecture: mlp_t, pos_encodings, L_layers?)", label, p.name);
+        if (q->shape != p.shape) {
+            if (p.kind == ParamKind::PuzzleEmb && q->shape.back() == p.shape.back()) continue;  // other identifiers
+            fail("{}: '{}' is [{}], this run needs [{}] (hidden_size, expansion, vocabulary, or a grid-sized "
+                 "layer: mlp_t and learned positions are tied to one grid)",
+                 label, p.name, fmt::join(q->shape, ", "), fmt::join(p.shape, ", "));
+        }
+        std::copy_n(from.arena.data() + q->offset, p.numel, to.arena.data() + p.offset);
+        copied.push_back(p.name);
+    }
+    return copied;
 }
 
 const ParamSpec* Layout::find(const std::string& name) const {

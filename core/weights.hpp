@@ -75,6 +75,11 @@ struct Model {
     const float* ptr(const std::string& name) const;
 };
 
+// Copies every tensor of `from` into the same-named tensor of `to` (fine-tuning on another grid, e.g. a rope2d
+// network trained on 12x12 mazes continued on 30x30 ones). The networks must agree on every shape; only a puzzle
+// embedding with another number of identifiers is left as `to` has it. Returns the names copied.
+std::vector<std::string> copy_matching_weights(const Model& from, Model& to, const std::string& label);
+
 constexpr const char* kOfficialPrefix = "_orig_mod.model.";
 
 }  // namespace trm

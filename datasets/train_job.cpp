@@ -79,9 +79,17 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
                         "pass --resume to continue it, or remove it to start over");
         Model m(new_run_config(o, src));
         init_weights(m, o.train.seed);
+        if (!o.init_from.empty()) {
+            const Model from = load_model(o.init_from);
+            if (from.cfg().pos_encodings != m.cfg().pos_encodings)
+                fail("{}: pos_encodings {}, this run has {}", o.init_from, pos_encoding_name(from.cfg().pos_encodings),
+                     pos_encoding_name(m.cfg().pos_encodings));
+            copy_matching_weights(from, m, o.init_from);
+        }
         TrainOptions to = o.train;
         to.optim.total_steps = o.cosine_steps > 0 ? o.cosine_steps : o.steps;
         t = std::make_unique<Trainer>(std::move(m), to);
+        if (!o.init_from.empty()) t->notes["init_from"] = o.init_from;  // provenance, kept in the weights' metadata
     }
     const Config& c = t->model.cfg();
     const int grid = model_grid_side(c);
@@ -118,7 +126,9 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
     }
     auto save = [&] {
         t->save_state(state);
-        save_model(o.out, t->export_model(), {{"training_data", t->notes["data"]}});
+        std::map<std::string, std::string> meta{{"training_data", t->notes["data"]}};
+        if (auto it = t->notes.find("init_from"); it != t->notes.end()) meta["init_from"] = it->second;
+        save_model(o.out, t->export_model(), meta);
     };
     const auto t0 = Clock::now();
     auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };

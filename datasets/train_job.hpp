@@ -26,6 +26,7 @@ struct TrainJobOptions {
     std::string state;            // training state; default <out>.state
     bool resume = false;          // continue from `state` (architecture and options come from it)
     bool force = false;           // a new run may replace an existing `out` (never replaced otherwise)
+    std::string init_from;        // a new run starts from this model's weights (same network, any grid for rope2d)
     int save_every = 200;         // steps between state saves
     int eval_every = 200;         // steps between evaluations (0 = only at the end)
     int eval_count = 256;         // held-out puzzles per evaluation

@@ -406,6 +406,12 @@ TEST_CASE("bad trm_config metadata is refused, naming the file") {
     with_meta("config_heads_3", {{"trm_config", edited("num_heads", 3)}}, {"not divisible by num_heads 3"});
     with_meta("config_seq_0", {{"trm_config", edited("seq_len", 0)}}, {"seq_len 0 out of range"});
     with_meta("config_pos", {{"trm_config", edited("pos_encodings", "sinusoidal")}}, {"pos_encodings 'sinusoidal'"});
+    {
+        json j = good;
+        j["pos_encodings"] = "rope2d";
+        j["seq_len"] = 80;
+        with_meta("config_rope2d_not_square", {{"trm_config", j.dump()}}, {"rope2d needs a square grid, seq_len 80"});
+    }
     with_meta("config_token_map", {{"trm_config", edited("token_map", 7)}}, {"bad model config"});
     with_meta("config_two_layers", {{"trm_config", edited("L_layers", 2)}},
               {"missing tensor 'inner.L_level.layers.1.self_attn.qkv_proj.weight'"});

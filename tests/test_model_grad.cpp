@@ -47,7 +47,7 @@ Config tiny_config(bool mlp_t, PosEncoding pos, int H_cycles) {
     c.L_layers = 2;
     c.H_cycles = H_cycles;
     c.L_cycles = 2;
-    c.seq_len = 6;
+    c.seq_len = pos == PosEncoding::Rope2d ? 9 : 6;  // rope2d needs a square grid (3x3)
     c.vocab_size = 5;
     c.puzzle_emb_ndim = 8;
     c.puzzle_emb_len = 2;
@@ -183,6 +183,7 @@ struct Variant {
 
 const Variant kVariants[] = {
     {"attention+rope", false, PosEncoding::Rope, {1, 1}},  // both rows share one puzzle_emb row
+    {"attention+rope2d", false, PosEncoding::Rope2d, {2, 1}},
     {"attention+learned", false, PosEncoding::Learned, {0, 2}},
     {"attention+none", false, PosEncoding::None, {2, 0}},
     {"mlp_t", true, PosEncoding::None, {1, 2}},

@@ -470,6 +470,39 @@ TEST_CASE("rope_table matches the official formula") {
         }
 }
 
+TEST_CASE("rope_table_2d: row and column angles, the same at a cell on every grid side") {
+    const int P = 2, hd = 8, half = hd / 2, quarter = hd / 4;
+    const float theta = 100.0f;
+    auto table = [&](int side) {
+        std::pair<std::vector<float>, std::vector<float>> t;
+        t.first.resize(size_t(P + side * side) * hd);
+        t.second.resize(t.first.size());
+        rope_table_2d(t.first.data(), t.second.data(), P, side, hd, theta);
+        return t;
+    };
+    const auto [c3, s3] = table(3);
+    const auto [c5, s5] = table(5);
+    auto angle = [&](int row, int col, int i) {
+        const int pair = i % half;
+        return double(pair < quarter ? row : col) * std::pow(double(theta), -double(2 * (pair % quarter)) / half);
+    };
+    for (int t = 0; t < P + 9; t++) {
+        const int row = t < P ? -1 : (t - P) / 3, col = t < P ? t - P : (t - P) % 3;
+        const int t5 = t < P ? t : P + row * 5 + col;  // the same cell on the 5x5 grid
+        for (int i = 0; i < hd; i++) {
+            CHECK(std::abs(c3[size_t(t) * hd + i] - std::cos(angle(row, col, i))) < 1e-6);
+            CHECK(std::abs(s3[size_t(t) * hd + i] - std::sin(angle(row, col, i))) < 1e-6);
+            CHECK(c3[size_t(t) * hd + i] == c5[size_t(t5) * hd + i]);
+            CHECK(s3[size_t(t) * hd + i] == s5[size_t(t5) * hd + i]);
+        }
+    }
+    // rows and columns are told apart: (0, 1) and (1, 0) differ in both halves of the pairs
+    CHECK(c3[size_t(P + 1) * hd + 0] == 1.0f);
+    CHECK(c3[size_t(P + 3) * hd + 0] != 1.0f);
+    CHECK(c3[size_t(P + 1) * hd + quarter] != 1.0f);
+    CHECK(c3[size_t(P + 3) * hd + quarter] == 1.0f);
+}
+
 TEST_CASE("rope_backward is the transpose of rope_forward (finite differences, real and random tables)") {
     Rng rng(11);
     const int B = 2, L = 7, H = 2, hd = 4;

@@ -91,6 +91,42 @@ TEST_CASE("resuming from a training state reaches the same weights as an uninter
     fs::remove(path);
 }
 
+TEST_CASE("copy_matching_weights moves a rope2d network to another grid, and refuses grid-tied layers") {
+    auto config = [](int seq_len, PosEncoding pos, bool mlp_t, int ids) {
+        Config c = toy_config(mlp_t);
+        c.pos_encodings = pos; c.seq_len = seq_len; c.puzzle_emb_ndim = 32; c.num_puzzle_identifiers = ids;
+        return c;
+    };
+    Model small(config(9, PosEncoding::Rope2d, false, 3));
+    init_weights(small, 5);
+    SUBCASE("rope2d: every tensor moves from the 3x3 grid to the 6x6 one") {
+        Model big(config(36, PosEncoding::Rope2d, false, 3));
+        init_weights(big, 6);
+        const auto copied = copy_matching_weights(small, big, "small.safetensors");
+        CHECK(copied.size() == big.layout.table.size());
+        CHECK(big.arena == small.arena);  // same layout: the arena does not depend on the grid
+    }
+    SUBCASE("another number of puzzle identifiers keeps the new run's embedding, copies the rest") {
+        Model big(config(36, PosEncoding::Rope2d, false, 7));
+        init_weights(big, 6);
+        const std::vector<float> emb(big.ptr("inner.puzzle_emb.weights"), big.ptr("inner.puzzle_emb.weights") + 7 * 32);
+        const auto copied = copy_matching_weights(small, big, "small.safetensors");
+        CHECK(copied.size() == big.layout.table.size() - 1);
+        CHECK(std::equal(emb.begin(), emb.end(), big.ptr("inner.puzzle_emb.weights")));
+        const float* q = small.ptr("inner.q_head.weight");
+        CHECK(std::equal(q, q + 2 * 32, big.ptr("inner.q_head.weight")));
+    }
+    SUBCASE("mlp_t and learned positions are tied to their grid: refused, naming the file and the tensor") {
+        Model mt9(config(9, PosEncoding::None, true, 3)), mt36(config(36, PosEncoding::None, true, 3));
+        CHECK_THROWS_WITH(copy_matching_weights(mt9, mt36, "mt.safetensors"),
+                          doctest::Contains("mt.safetensors: 'inner.L_level.layers.0.mlp_t.gate_up_proj.weight'"));
+        Model lp9(config(9, PosEncoding::Learned, false, 3)), lp36(config(36, PosEncoding::Learned, false, 3));
+        CHECK_THROWS_WITH(copy_matching_weights(lp9, lp36, "lp.safetensors"),
+                          doctest::Contains("'inner.embed_pos.embedding_weight' is [10, 32], this run needs [37, 32]"));
+        CHECK_THROWS_WITH(copy_matching_weights(mt9, lp36, "mt.safetensors"), doctest::Contains("has no"));
+    }
+}
+
 TEST_CASE("cosine schedule with warm-up") {
     CHECK(cosine_lr(0, 1.0, 10, 110, 0.1) == doctest::Approx(0.0));
     CHECK(cosine_lr(5, 1.0, 10, 110, 0.1) == doctest::Approx(0.5));
