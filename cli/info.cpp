@@ -18,6 +18,8 @@ struct InfoOptions {
 // The data options each stretch of training used, as `trm train` records them ("training_data" metadata).
 static void print_training_data(const std::string& path) {
     const auto metadata = read_safetensors_metadata(path);
+    if (auto from = metadata.find("init_from"); from != metadata.end())
+        fmt::print("started    from the weights of {}\n", from->second);  // trm train --init-from
     auto it = metadata.find("training_data");
     if (it == metadata.end()) return;
     nlohmann::json h = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);

@@ -60,6 +60,19 @@ assert hist[0]['from_step'] == 0 and hist[0]['options']['domain'] == 'sudoku' an
 PY
 "$TRM" info "$M" | grep -q '^trained on from step 0: curriculum=0 mix=easy$' && ok || fail "info does not show the training data"
 
+# a rope2d maze network trained on 7x7 continues on 12x12 (--init-from), and says where it started
+tiny2d=(--hidden 16 --heads 2 --H-cycles 1 --L-cycles 1 --halt-max-steps 2 --steps 2 --batch 4 --eval-count 4 --eval-every 0
+        --mlp-t false --pos rope2d --puzzle-emb-ndim 16)
+"$TRM" train maze --grid 7 "${tiny2d[@]}" -o "$tmp/m7.safetensors" >/dev/null 2>&1 &&
+    "$TRM" train maze --grid 12 "${tiny2d[@]}" --init-from "$tmp/m7.safetensors" -o "$tmp/m12.safetensors" >/dev/null 2>&1 &&
+    "$TRM" info "$tmp/m12.safetensors" | grep -q "^started    from the weights of $tmp/m7.safetensors$" &&
+    "$TRM" info "$tmp/m12.safetensors" | grep -q "pos_encodings rope2d" && ok || fail "train --init-from across grids"
+expect_rc 1 "init-from an mlp_t network on another grid" -- "$TRM" train maze --grid 12 --hidden 16 --heads 2 \
+    --H-cycles 1 --L-cycles 1 --halt-max-steps 2 --steps 1 --batch 4 --eval-count 4 --mlp-t true \
+    --puzzle-emb-ndim 16 --init-from "$tmp/m7.safetensors" -o "$tmp/m12b.safetensors"
+grep -q "pos_encodings rope2d, this run has none" "$tmp/err" && ok || fail "init-from mismatch: $(cat "$tmp/err")"
+[[ ! -e $tmp/m12b.safetensors ]] && ok || fail "a refused init-from wrote weights"
+
 # ---- generate: determinism, formats, exit 0 --------------------------------------------------------------------
 expect_rc 0 "generate sudoku" -- "$TRM" generate sudoku --count 150 --seed 11; cp "$tmp/out" "$tmp/gen1.txt"
 expect_rc 0 "generate sudoku again" -- "$TRM" generate sudoku --count 150 --seed 11
