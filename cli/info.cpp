@@ -48,9 +48,11 @@ static int run_info(const InfoOptions& o) {
         (p.kind == ParamKind::Dense ? dense : p.kind == ParamKind::PuzzleEmb ? emb : buf) += p.numel;
     fmt::print("model      {} ({})\n", o.model, fmt_ == ModelFormat::TorchZip ? "official torch checkpoint" : "trm safetensors");
     fmt::print("domain     {}\n", c.domain.empty() ? "(unknown)" : c.domain);
-    fmt::print("block      {}, pos_encodings {}, hidden_size {}, num_heads {}, expansion {}, L_layers {}\n",
+    const bool rope = c.pos_encodings == PosEncoding::Rope || c.pos_encodings == PosEncoding::Rope2d;
+    fmt::print("block      {}, pos_encodings {}{}, hidden_size {}, num_heads {}, expansion {}, L_layers {}\n",
                c.mlp_t ? "mlp_t (MLP over the sequence)" : "attention", pos_encoding_name(c.pos_encodings),
-               c.hidden_size, c.num_heads, c.expansion, c.L_layers);
+               rope ? fmt::format(" (theta {:g})", c.rope_theta) : "", c.hidden_size, c.num_heads, c.expansion,
+               c.L_layers);
     fmt::print("recursion  H_cycles {} x (L_cycles {} z-updates + 1 y-update), halt_max_steps {}\n", c.H_cycles,
                c.L_cycles, c.halt_max_steps);
     if (c.halt_threshold != 0.0f)

@@ -113,6 +113,8 @@ void register_train(CLI::App& app) {
     sub->add_option("--halt-max-steps", c.halt_max_steps, "supervision steps")->capture_default_str();
     sub->add_option("--mlp-t", c.mlp_t, "MLP over the sequence instead of attention (true/false)")->capture_default_str();
     sub->add_option("--pos", o->pos, "rope | rope2d (row and column: the network runs on any square grid) | learned | none")->capture_default_str();
+    sub->add_option("--rope-theta", c.rope_theta, "RoPE base (small bases resolve neighbouring cells with few head dims)")
+        ->check(CLI::PositiveNumber)->capture_default_str();
     sub->add_option("--puzzle-emb-ndim", c.puzzle_emb_ndim, "puzzle embedding width (0 = none)")->capture_default_str();
     sub->add_option("--puzzle-emb-len", c.puzzle_emb_len, "puzzle prefix rows (0 = ceil(ndim/hidden))")->capture_default_str();
     sub->add_option("--lr", j.train.optim.lr, "peak learning rate")->capture_default_str();

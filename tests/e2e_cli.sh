@@ -62,11 +62,11 @@ PY
 
 # a rope2d maze network trained on 7x7 continues on 12x12 (--init-from), and says where it started
 tiny2d=(--hidden 16 --heads 2 --H-cycles 1 --L-cycles 1 --halt-max-steps 2 --steps 2 --batch 4 --eval-count 4 --eval-every 0
-        --mlp-t false --pos rope2d --puzzle-emb-ndim 16)
+        --mlp-t false --pos rope2d --rope-theta 16 --puzzle-emb-ndim 16)
 "$TRM" train maze --grid 7 "${tiny2d[@]}" -o "$tmp/m7.safetensors" >/dev/null 2>&1 &&
     "$TRM" train maze --grid 12 "${tiny2d[@]}" --init-from "$tmp/m7.safetensors" -o "$tmp/m12.safetensors" >/dev/null 2>&1 &&
     "$TRM" info "$tmp/m12.safetensors" | grep -q "^started    from the weights of $tmp/m7.safetensors$" &&
-    "$TRM" info "$tmp/m12.safetensors" | grep -q "pos_encodings rope2d" && ok || fail "train --init-from across grids"
+    "$TRM" info "$tmp/m12.safetensors" | grep -q "pos_encodings rope2d (theta 16)," && ok || fail "train --init-from across grids"
 expect_rc 1 "init-from an mlp_t network on another grid" -- "$TRM" train maze --grid 12 --hidden 16 --heads 2 \
     --H-cycles 1 --L-cycles 1 --halt-max-steps 2 --steps 1 --batch 4 --eval-count 4 --mlp-t true \
     --puzzle-emb-ndim 16 --init-from "$tmp/m7.safetensors" -o "$tmp/m12b.safetensors"
