@@ -61,12 +61,24 @@ PY
 "$TRM" info "$M" | grep -q '^trained on from step 0: curriculum=0 mix=easy$' && ok || fail "info does not show the training data"
 
 # a rope2d maze network trained on 7x7 continues on 12x12 (--init-from), and says where it started
-tiny2d=(--hidden 16 --heads 2 --H-cycles 1 --L-cycles 1 --halt-max-steps 2 --steps 2 --batch 4 --eval-count 4 --eval-every 0
+tiny2d=(--hidden 16 --heads 2 --H-cycles 1 --L-cycles 1 --halt-max-steps 2 --batch 4 --eval-count 4 --eval-every 0
         --mlp-t false --pos rope2d --rope-theta 16 --puzzle-emb-ndim 16)
-"$TRM" train maze --grid 7 "${tiny2d[@]}" -o "$tmp/m7.safetensors" >/dev/null 2>&1 &&
-    "$TRM" train maze --grid 12 "${tiny2d[@]}" --init-from "$tmp/m7.safetensors" -o "$tmp/m12.safetensors" >/dev/null 2>&1 &&
+"$TRM" train maze --grid 7 "${tiny2d[@]}" --steps 2 -o "$tmp/m7.safetensors" >/dev/null 2>&1 &&
+    "$TRM" train maze --grid 12 "${tiny2d[@]}" --steps 2 --init-from "$tmp/m7.safetensors" -o "$tmp/m12.safetensors" >/dev/null 2>&1 &&
     "$TRM" info "$tmp/m12.safetensors" | grep -q "^started    from the weights of $tmp/m7.safetensors$" &&
     "$TRM" info "$tmp/m12.safetensors" | grep -q "pos_encodings rope2d (theta 16)," && ok || fail "train --init-from across grids"
+# --steps 0 only moves the network onto the new grid: every tensor byte-identical
+"$TRM" train maze --grid 12 "${tiny2d[@]}" --steps 0 --init-from "$tmp/m7.safetensors" -o "$tmp/m12z.safetensors" \
+    --state "$tmp/m12z.state" >/dev/null 2>&1 && python3 - "$tmp/m7.safetensors" "$tmp/m12z.safetensors" <<'PY' && ok || fail "--steps 0 --init-from changed the weights"
+import json, struct, sys
+def tensors(path):
+    b = open(path, 'rb').read()
+    n = struct.unpack('<Q', b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    return {k: b[8 + n + v['data_offsets'][0]:8 + n + v['data_offsets'][1]] for k, v in h.items() if k != '__metadata__'}
+a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
+assert a.keys() == b.keys() and all(a[k] == b[k] for k in a), 'tensors differ'
+PY
 expect_rc 1 "init-from an mlp_t network on another grid" -- "$TRM" train maze --grid 12 --hidden 16 --heads 2 \
     --H-cycles 1 --L-cycles 1 --halt-max-steps 2 --steps 1 --batch 4 --eval-count 4 --mlp-t true \
     --puzzle-emb-ndim 16 --init-from "$tmp/m7.safetensors" -o "$tmp/m12b.safetensors"
