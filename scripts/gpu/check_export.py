@@ -1,6 +1,6 @@
 """Checks that a model written by train_sudoku.py or train_arc.py computes the same in trm as in trm_torch.py: runs
 `trm debug forward` on a few inputs and compares logits, q_halt and z_H at every ACT step.
-  python3 scripts/gpu/check_export.py MODEL.safetensors VAL.csv|ARC-DATA.safetensors [build/trm]"""
+  python3 scripts/gpu/check_export.py MODEL.safetensors VAL.csv|ARC-DATA.safetensors|MAZES.txt|random:N [build/trm]"""
 import json
 import os
 import struct
@@ -23,6 +23,21 @@ model.load_state_dict({k.removeprefix("inner."): v for k, v in weights.items()})
 if val.endswith(".safetensors"):  # ARC: the first rows of a `trm train arc --export-data` file
     data, _ = load_safetensors(val)
     inputs, ids = data["train.inputs"][:8].int(), data["train.puzzle_identifiers"][:8].int()
+elif val.endswith(".txt"):  # mazes (`trm generate maze` text), top-left in the model's grid, padded with walls
+    side = int(c["seq_len"] ** 0.5)
+    tok = {"#": 1, ".": 2, " ": 2, "S": 3, "G": 4}
+    rows = []
+    for block in open(val).read().split("\n\n")[:8]:
+        grid = torch.ones(side, side, dtype=torch.int32)
+        for r, line in enumerate(block.strip("\n").split("\n")):
+            grid[r, :len(line)] = torch.tensor([tok[ch] for ch in line], dtype=torch.int32)
+        rows.append(grid.flatten())
+    inputs = torch.stack(rows)
+    ids = torch.zeros(inputs.shape[0], dtype=torch.int32)
+elif val.startswith("random:"):  # any model: N random puzzles of valid tokens (e.g. a maze network)
+    g = torch.Generator().manual_seed(1)
+    inputs = torch.randint(1, c["vocab_size"], (int(val[7:]), c["seq_len"]), generator=g).int()
+    ids = torch.zeros(inputs.shape[0], dtype=torch.int32)
 else:  # Sudoku: validation CSV
     q, _ = read_csv(val)
     inputs = (q[:8].long() + 1).int()
@@ -64,9 +79,10 @@ failed = []
 for s in range(steps):
     for name in ("logits", "q_halt_logits", "z_H"):
         d = (f32[s][name] - ref[f"step{s + 1}.{name}"]).abs().max().item()
+        d64 = (f64[s][name] - ref[f"step{s + 1}.{name}"]).abs().max().item()
         spread = (f32[s][name] - f64[s][name]).abs().max().item()
         ok = d <= 2 * spread + 5e-5
-        print(f"step{s + 1}.{name:14s} trm vs torch {d:.2e}  (torch f32 vs f64 {spread:.2e}) {'ok' if ok else 'FAIL'}")
+        print(f"step{s + 1}.{name:14s} trm vs torch {d:.2e}  (torch f32 vs f64 {spread:.2e}, trm vs f64 {d64:.2e}) {'ok' if ok else 'FAIL'}")
         if not ok:
             failed.append(f"step{s + 1}.{name}")
 sys.exit(f"export check FAILED: {', '.join(failed)}" if failed else 0)

@@ -69,6 +69,17 @@ def rope_table(rows, head_dim, theta):  # official RotaryEmbedding: float32 angl
     return emb.cos(), emb.sin()
 
 
+def rope_table_2d(P, side, head_dim, theta):  # trm's rope2d (core/ops.hpp rope_table_2d): [P + side^2, head_dim]
+    quarter = head_dim // 4
+    inv_freq = 1.0 / (theta ** (torch.arange(0, quarter, dtype=torch.float32) * 2 / (head_dim // 2)))
+    t = torch.arange(P + side * side)
+    row = torch.where(t < P, -1, (t - P) // side).float()
+    col = torch.where(t < P, t - P, (t - P) % side).float()
+    freqs = torch.cat((torch.outer(row, inv_freq), torch.outer(col, inv_freq)), dim=-1)  # pairs: rows, then columns
+    emb = torch.cat((freqs, freqs), dim=-1)
+    return emb.cos(), emb.sin()
+
+
 class Attention(nn.Module):  # non-causal multi-head attention, RoPE on q and k (rotate-half convention)
     def __init__(self, c):
         super().__init__()
@@ -140,7 +151,7 @@ class PuzzleEmbedding(nn.Module):  # trained by sign-SGD (see Trainer), zero-ini
 class Inner(nn.Module):
     def __init__(self, c):
         super().__init__()
-        assert c["pos_encodings"] in ("none", "rope"), "learned position embeddings are not implemented here"
+        assert c["pos_encodings"] in ("none", "rope", "rope2d"), "learned position embeddings are not implemented here"
         self.c = c
         d = c["hidden_size"]
         self.P = c["puzzle_emb_len"] or -(c["puzzle_emb_ndim"] // -d)
@@ -155,8 +166,10 @@ class Inner(nn.Module):
         if c["puzzle_emb_ndim"] > 0:
             self.puzzle_emb = PuzzleEmbedding(c["num_puzzle_identifiers"], c["puzzle_emb_ndim"])
         self.L_level = ReasoningModule(c, self.rows)
-        if c["pos_encodings"] == "rope":
-            cos, sin = rope_table(self.rows, d // c["num_heads"], c["rope_theta"])
+        if c["pos_encodings"] in ("rope", "rope2d"):
+            side = math.isqrt(c["seq_len"])
+            cos, sin = (rope_table(self.rows, d // c["num_heads"], c["rope_theta"]) if c["pos_encodings"] == "rope" else
+                        rope_table_2d(self.P, side, d // c["num_heads"], c["rope_theta"]))
             self.register_buffer("rope_cos", cos, persistent=False)
             self.register_buffer("rope_sin", sin, persistent=False)
         self.register_buffer("H_init", trunc_normal_(torch.empty(d), 1.0))
