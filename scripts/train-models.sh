@@ -5,7 +5,7 @@
 # These are the CPU recipes, runnable on any machine. models/sudoku.safetensors and models/arc.safetensors come from
 # the GPU recipes (scripts/gpu/*-gpu-recipe.sh); the CPU recipes here write models/sudoku-cpu.safetensors and
 # models/arc-cpu.safetensors.
-# Usage: scripts/train-models.sh [build/trm] [sudoku-cpu|maze|maze30|arc-cpu|arc30 ...]
+# Usage: scripts/train-models.sh [build/trm] [sudoku-cpu|maze|maze30-g8|maze30-g12|maze30|arc-cpu|arc30 ...]
 set -euo pipefail
 trm=${1:-build/trm}; shift || true
 cd "$(dirname "$0")/.."
@@ -39,15 +39,33 @@ for m in $want; do
         "$trm" generate maze --size "$size" --min-path "$path" --count "$count" --seed 9001 -o "runs/maze-val$size.txt"; done
       python3 scripts/calibrate-halt.py maze models/maze.safetensors runs/maze-val9.txt,runs/maze-val7.txt,runs/maze-val5.txt \
         --trm "$trm" --max-steps 8 --write models/maze.safetensors ;;
+    maze30-g8|maze30-g12)
+      # The 30x30 maze model (issue 20; models/README.md, "Mazes at 30x30") grows through canvases: rope2d
+      # attention's weights do not depend on the grid, so it learns first where steps are cheap (8x8: ~190
+      # example-steps/s on one thread; 12x12: ~75; 30x30: ~5). Sides from 6 to the canvas (even; smaller mazes padded
+      # with walls). Theta 16 gives each axis 4 frequencies (1, 1/2, 1/4, 1/8 rad per cell); lr 3e-4 left the
+      # copy-the-walls plateau where 1e-3 did not (the card's table). Each stage starts from the previous stage's
+      # weights when it has no state of its own. Resumable in TIME_LIMIT stretches (default 110 minutes).
+      g=${m#maze30-g}; init=()
+      # The 12x12 stage of this run started from the 8x8 stage's weights at step 7,250 (committed beside the states);
+      # one started from its step-20,000 weights was behind after 3,880 steps (13.5% against 19.5% on 8x8 mazes).
+      if [ "$g" = 12 ] && [ ! -f models/train-state/maze30-g12.state.safetensors ]; then
+        init=(--init-from models/train-state/maze30-g8-step7250.safetensors); fi
+      ship=0 run "$m" maze --grid "$g" --maze-min-size 6 --hidden 64 --heads 4 --mlp-t false --pos rope2d \
+        --rope-theta 16 --H-cycles 2 --L-cycles 3 --halt-max-steps 8 --puzzle-emb-ndim 64 --batch 32 --lr 3e-4 \
+        --warmup 100 --weight-decay 0.1 --steps 20000 --cosine-steps 20000 --eval-every 250 --eval-count 128 \
+        --save-every 50 --threads 1 --seed 1 --precision fp32 --time-limit "${TIME_LIMIT:-110}" "${init[@]}" ;;
     maze30)
-      # The 30x30 canvas of Maze-Hard (issue 20): sides 10, 12, ..., 30 drawn uniformly, smaller ones padded with
-      # walls as `trm solve` pads them; attention + RoPE over the 900 cells. Started 2026-12-05; not shipped yet
-      # (models/README.md, "Mazes at 30x30"). Continue it in stretches: each run resumes the committed state and
-      # stops after TIME_LIMIT minutes (default 110), saving it again.
-      ship=0 run maze30 maze --grid 30 --maze-size 30 --maze-min-size 10 --hidden 64 --heads 4 --mlp-t false --pos rope \
-        --H-cycles 2 --L-cycles 3 --halt-max-steps 8 --puzzle-emb-ndim 64 --batch 16 --lr 1e-3 --warmup 100 \
-        --weight-decay 0.1 --steps 20000 --cosine-steps 20000 --eval-every 250 --eval-count 64 --save-every 50 \
-        --threads 1 --seed 1 --precision fp32 --time-limit "${TIME_LIMIT:-110}" ;;
+      # The last stage: the same network on the 30x30 canvas of Maze-Hard, sides 10, 12, ..., 30 (shortest path >=
+      # ~1.5 x side), starting from the 12x12 stage's weights when it has no state of its own yet. Start each stage
+      # when the previous one's held-out exact accuracy levels off (the card has the curves).
+      init=()
+      [ -f models/train-state/maze30.state.safetensors ] || init=(--init-from runs/maze30-g12.safetensors)
+      ship=0 run maze30 maze --grid 30 --maze-size 30 --maze-min-size 10 --hidden 64 --heads 4 --mlp-t false \
+        --pos rope2d --rope-theta 16 --H-cycles 2 --L-cycles 3 --halt-max-steps 8 --puzzle-emb-ndim 64 --batch 16 \
+        --lr 3e-4 --warmup 100 --weight-decay 0.1 --steps 20000 --cosine-steps 20000 --eval-every 250 \
+        --eval-count 64 --save-every 50 --threads 1 --seed 1 --precision fp32 --time-limit "${TIME_LIMIT:-110}" \
+        "${init[@]}" ;;
     arc-cpu|arc)
       # demonstrations of the ARC-AGI-1 training and evaluation tasks that fit a 10x10 canvas, 21 copies each (the
       # challenges files carry no test outputs, so no test pair is trained on); the evaluation tasks' test pairs
