@@ -27,11 +27,7 @@ struct TrainCliOptions {
 static int run_train(TrainCliOptions& o) {
     o.job.domain = find_domain(o.domain);
     if (!o.job.domain) fail("unknown domain '{}' ({})", o.domain, domain_names());
-    if (o.pos == "rope") o.job.model.pos_encodings = PosEncoding::Rope;
-    else if (o.pos == "rope2d") o.job.model.pos_encodings = PosEncoding::Rope2d;
-    else if (o.pos == "learned") o.job.model.pos_encodings = PosEncoding::Learned;
-    else if (o.pos == "none") o.job.model.pos_encodings = PosEncoding::None;
-    else fail("--pos must be rope, rope2d, learned or none");
+    o.job.model.pos_encodings = parse_pos_encoding(o.pos, "--pos");
     if (!o.export_data.empty()) {
         export_arc_data(o.job, o.export_data);
         fmt::print(stderr, "ARC training data written to {}\n", o.export_data);

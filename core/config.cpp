@@ -19,7 +19,7 @@ constexpr NameTable<PosEncoding, 4> kPosEncodingNames{{{PosEncoding::Rope, "rope
 
 const char* pos_encoding_name(PosEncoding p) { return name_of(kPosEncodingNames, p); }
 
-static PosEncoding parse_pos(const std::string& s, const std::string& label) {
+PosEncoding parse_pos_encoding(const std::string& s, const std::string& label) {
     PosEncoding p = PosEncoding::None;
     if (s.empty() || from_name(kPosEncodingNames, s, &p)) return p;
     fail("{}: pos_encodings '{}' is not one of rope, rope2d, learned, none", label, s);
@@ -107,7 +107,7 @@ Config config_from_json(const json& j, const std::string& label) {
         get("token_map", c.token_map); get("identifiers", c.identifiers); get("halt_threshold", c.halt_threshold);
         std::string pos = "rope";
         get("pos_encodings", pos);
-        c.pos_encodings = parse_pos(pos, label);
+        c.pos_encodings = parse_pos_encoding(pos, label);
     } catch (const json::exception& e) {
         fail("{}: bad model config: {}", label, e.what());
     }
@@ -140,7 +140,7 @@ Config config_from_official(const std::string& yaml_path, const std::string& dat
         get("forward_dtype", c.forward_dtype);
         std::string pos = "rope";
         get("pos_encodings", pos);
-        c.pos_encodings = parse_pos(pos, yaml_path);
+        c.pos_encodings = parse_pos_encoding(pos, yaml_path);
     } catch (const YAML::Exception& e) {
         fail("{}:{}: bad arch field: {}", yaml_path, e.mark.line + 1, e.msg);
     } catch (const std::exception& e) {

@@ -10,6 +10,7 @@ namespace trm {
 // relative offsets are the same on any canvas, so a network trained on a small grid runs on a larger one.
 enum class PosEncoding { Rope, Rope2d, Learned, None };
 const char* pos_encoding_name(PosEncoding p);
+PosEncoding parse_pos_encoding(const std::string& s, const std::string& label);  // "" = none; else throws naming label
 
 struct Config {
     // architecture (official `arch:` section)

@@ -51,8 +51,8 @@ Interval wilson95(int64_t k, int64_t n) {
 }
 
 int model_grid_side(const Config& c) {
-    int s = square_side(c.seq_len);
-    if (s == 0) fail("model seq_len {} is not a square grid", c.seq_len);
+    const int s = c.grid_side();
+    if (s < 0) fail("model seq_len {} is not a square grid", c.seq_len);
     return s;
 }
 
