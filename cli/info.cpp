@@ -7,6 +7,7 @@
 #include "core/forward.hpp"
 #include "core/model_io.hpp"
 #include "core/safetensors.hpp"
+#include "core/weights.hpp"
 
 namespace trm::cli {
 
@@ -58,8 +59,11 @@ static int run_info(const InfoOptions& o) {
     if (c.halt_threshold != 0.0f)
         fmt::print("halting    q_halt > {:g} (sigmoid {:.4g}), calibrated; the official rule is q_halt > 0\n",
                    c.halt_threshold, 1 / (1 + std::exp(-double(c.halt_threshold))));
-    fmt::print("sequence   seq_len {} + puzzle_emb_len {} = {} rows, vocab_size {}\n", c.seq_len, c.P(),
-               c.total_seq(), c.vocab_size);
+    const int side = c.grid_side();
+    fmt::print("sequence   seq_len {} + puzzle_emb_len {} = {} rows, vocab_size {}{}\n", c.seq_len, c.P(),
+               c.total_seq(), c.vocab_size,
+               side > 0 && weights_fit_any_grid(c)
+                   ? fmt::format(" ({}x{} grid; the weights fit any square grid)", side, side) : "");
     fmt::print("puzzles    puzzle_emb_ndim {}, num_puzzle_identifiers {}{}\n", c.puzzle_emb_ndim,
                c.num_puzzle_identifiers, c.identifiers.empty() ? "" : " (named)");
     fmt::print("swiglu     inner {} (mlp){}\n", swiglu_inner(c.expansion, c.hidden_size),

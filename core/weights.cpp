@@ -57,6 +57,27 @@ std::vector<std::string> copy_matching_weights(const Model& from, Model& to, con
     return copied;
 }
 
+bool weights_fit_any_grid(const Config& c) {
+    // 1D RoPE would run too, but a row's offset in the flattened grid is the side: it would mean other cells.
+    // Attention without positions would also run, but cannot tell cells apart: no grid model trains that way.
+    return !c.mlp_t && c.pos_encodings == PosEncoding::Rope2d;
+}
+
+Model model_on_grid(const Model& m, int side) {
+    const Config& c = m.cfg();
+    if (!weights_fit_any_grid(c))
+        fail("{} is tied to its {}-cell grid: only a rope2d attention network moves to a {}x{} canvas",
+             c.mlp_t ? std::string("an mlp_t network")
+                     : fmt::format("a network with pos_encodings {}", pos_encoding_name(c.pos_encodings)),
+             c.seq_len, side, side);
+    Config g = c;
+    g.seq_len = side * side;
+    Model out(g);
+    TRM_CHECK(out.layout.total == m.layout.total);  // no tensor depends on seq_len
+    out.arena = m.arena;
+    return out;
+}
+
 const ParamSpec* Layout::find(const std::string& name) const {
     for (auto& p : table) if (p.name == name) return &p;
     return nullptr;

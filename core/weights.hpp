@@ -80,6 +80,13 @@ struct Model {
 // embedding with another number of identifiers is left as `to` has it. Returns the names copied.
 std::vector<std::string> copy_matching_weights(const Model& from, Model& to, const std::string& label);
 
+// True when no tensor of the network depends on its grid and its positions are (row, column) pairs (rope2d
+// attention): the same weights then run on a square canvas of any side.
+bool weights_fit_any_grid(const Config& c);
+// The same network on a square canvas of `side` cells a side, every tensor copied unchanged (a rope2d network
+// trained on 12x12 mazes solving a 30x30 one). Throws unless weights_fit_any_grid.
+Model model_on_grid(const Model& m, int side);
+
 constexpr const char* kOfficialPrefix = "_orig_mod.model.";
 
 }  // namespace trm

@@ -31,6 +31,7 @@ namespace trm {
 constexpr int32_t kMazePad = 0, kMazeWall = 1, kMazeOpen = 2, kMazeStart = 3, kMazeGoal = 4, kMazePath = 5;
 constexpr int kMazeVocab = 6;
 constexpr int kMazeHardSize = 30;                      // official Maze-Hard grid: 30 x 30
+constexpr int kMazeMaxGrid = 64;                       // largest canvas a model trains or solves on
 constexpr size_t kMazeMaxLineBytes = size_t(1) << 20;  // longer input lines are refused
 constexpr size_t kMazeMaxCells = size_t(1) << 24;      // larger mazes are refused (bounded memory)
 

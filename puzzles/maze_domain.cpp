@@ -1,8 +1,11 @@
 #include "puzzles/maze_domain.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "core/weights.hpp"
 #include "puzzles/eval.hpp"
 #include "puzzles/grid_transform.hpp"
 #include "puzzles/present.hpp"
@@ -26,6 +29,21 @@ std::vector<MazeSolveResult> solve_maze_batch(Forward& fwd, std::vector<Maze> ma
     const int B = int(mazes.size());
     if (B == 0) return {};
     const int side = model_grid_side(fwd.model->cfg());
+    // A network whose weights fit any grid (rope2d) takes a larger maze on a canvas of the largest maze's side:
+    // the smallest that fits, since a wider wall margin than the model trained with costs time and accuracy.
+    if (weights_fit_any_grid(fwd.model->cfg())) {
+        int need = 0;
+        for (const Maze& m : mazes) {
+            const int frame = maze_has_frame(m) ? 2 : 0;
+            need = std::max({need, m.rows - frame, m.cols - frame});
+        }
+        need = std::min(need, kMazeMaxGrid);  // a larger maze is refused by the encoder, naming this canvas
+        if (need > side) {
+            const Model grown = model_on_grid(*fwd.model, need);
+            Forward on_canvas(grown, fwd.max_batch);
+            return solve_maze_batch(on_canvas, std::move(mazes), first_index, opt);
+        }
+    }
     const int S = side * side;
     std::vector<MazeSolveResult> out(static_cast<size_t>(B));
     std::vector<SolveOutcome*> outs(static_cast<size_t>(B));
@@ -137,7 +155,7 @@ public:
                                   .has_views = true, .has_tasks = false}) {}
 
     void configure_model(Config& c, int grid) const override {
-        if (grid < 5 || grid > 64) fail("maze grid side {}: maze models need 5..64", grid);
+        if (grid < 5 || grid > kMazeMaxGrid) fail("maze grid side {}: maze models need 5..{}", grid, kMazeMaxGrid);
         c.seq_len = grid * grid;
         c.vocab_size = kMazeVocab;
         c.token_map = maze_token_map();
@@ -149,6 +167,12 @@ public:
     }
     std::string model_summary(const Config& c) const override {
         const int n = model_grid_side(c);
+        if (weights_fit_any_grid(c))
+            return fmt::format("The loaded model trained on a {}x{} canvas; its weights fit any grid ({} positions), "
+                               "so it also takes larger mazes, up to {}x{} cells ({}x{} drawn with a closed wall "
+                               "frame); at most {} supervision steps by default.", n, n,
+                               pos_encoding_name(c.pos_encodings), kMazeMaxGrid, kMazeMaxGrid, kMazeMaxGrid + 2,
+                               kMazeMaxGrid + 2, c.halt_max_steps);
         // solve_maze_batch strips a closed wall frame (puzzles/maze.hpp maze_has_frame): 2 more cells then
         return fmt::format("The loaded model takes mazes up to {}x{} cells ({}x{} drawn with a closed wall frame); "
                            "at most {} supervision steps by default.", n, n, n + 2, n + 2, c.halt_max_steps);

@@ -79,6 +79,12 @@ def tensors(path):
 a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
 assert a.keys() == b.keys() and all(a[k] == b[k] for k in a), 'tensors differ'
 PY
+# solve: the 7x7-canvas network takes 12x12 mazes on a 12x12 canvas, answering as the network moved there by hand
+# (exit 3: an untrained network's paths do not verify)
+"$TRM" generate maze --size 12 --count 3 --seed 5 -o "$tmp/m12-mazes.txt" >/dev/null 2>&1
+"$TRM" solve maze "$tmp/m12-mazes.txt" -m "$tmp/m7.safetensors" -q --views 1 >"$tmp/grown.txt" 2>/dev/null || :
+"$TRM" solve maze "$tmp/m12-mazes.txt" -m "$tmp/m12z.safetensors" -q --views 1 >"$tmp/moved.txt" 2>/dev/null || :
+[[ -s $tmp/grown.txt ]] && cmp -s "$tmp/grown.txt" "$tmp/moved.txt" && ok || fail "rope2d model on a larger maze"
 expect_rc 1 "init-from an mlp_t network on another grid" -- "$TRM" train maze --grid 12 --hidden 16 --heads 2 \
     --H-cycles 1 --L-cycles 1 --halt-max-steps 2 --steps 1 --batch 4 --eval-count 4 --mlp-t true \
     --puzzle-emb-ndim 16 --init-from "$tmp/m7.safetensors" -o "$tmp/m12b.safetensors"

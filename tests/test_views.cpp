@@ -11,6 +11,8 @@
 
 #include "core/error.hpp"
 #include "core/model_io.hpp"
+#include "core/trainer.hpp"
+#include "core/weights.hpp"
 #include "datasets/maze_gen.hpp"
 #include "datasets/sudoku_gen.hpp"
 #include "puzzles/grid_transform.hpp"
@@ -22,6 +24,7 @@
 #include "puzzles/sudoku_solver.hpp"
 
 using namespace trm;
+using trm::test::error_of;
 using trm::test::zero_model;
 
 namespace {
@@ -187,4 +190,45 @@ TEST_CASE("a puzzle solved through a later view maps back to the original's solu
     CHECK(rv.verified);
     CHECK(rv.grid == *vp.solution);
     CHECK(apply_sudoku_transform(invert_sudoku_transform(t), rv.grid) == *p.solution);
+}
+
+// A rope2d network's weights do not depend on its grid (core/weights.hpp model_on_grid), so a maze larger than its
+// training canvas is solved on a canvas of that maze's side: the same drafts as the network moved there by hand.
+TEST_CASE("a rope2d maze model solves mazes larger than its canvas; grid-tied models refuse them") {
+    Config c = zero_model(6 * 6, kMazeVocab, "maze").cfg();
+    c.pos_encodings = PosEncoding::Rope2d;
+    c.validate();
+    Model small(c);
+    init_weights(small, 3);
+    MazeGenOptions g;
+    g.rows = g.cols = 8;
+    g.min_path = 0;
+    std::vector<Maze> mazes{generate_maze(g, 5), generate_maze(g, 6)};
+    SolveOptions so;
+    so.views = 1;
+    so.trace = TraceMode::Steps;
+    Forward on6(small, 2);
+    auto grown = solve_maze_batch(on6, mazes, 0, so);
+    const Model moved = model_on_grid(small, 8);
+    CHECK(moved.cfg().seq_len == 64);
+    CHECK(moved.arena == small.arena);
+    Forward on8(moved, 2);
+    auto by_hand = solve_maze_batch(on8, mazes, 0, so);
+    REQUIRE(grown.size() == 2);
+    for (size_t i = 0; i < 2; i++) {
+        CHECK(grown[i].path == by_hand[i].path);
+        REQUIRE(grown[i].trace.size() == by_hand[i].trace.size());
+        CHECK(grown[i].trace.back().q_halt == by_hand[i].trace.back().q_halt);
+    }
+    // a maze that fits is still solved on the model's own canvas
+    g.rows = g.cols = 6;
+    CHECK(solve_maze_batch(on6, {generate_maze(g, 7)}, 0, so).size() == 1);
+    // mlp_t mixes along the sequence with a grid-sized weight: the maze is refused, naming the model's grid
+    Config t = zero_model(6 * 6, kMazeVocab, "maze").cfg();
+    t.mlp_t = true;
+    Model tied(t);
+    Forward tf(tied, 2);
+    CHECK(error_of([&] { solve_maze_batch(tf, mazes, 0, so); }).find("larger than the model's 6x6 grid") !=
+          std::string::npos);
+    CHECK(error_of([&] { model_on_grid(tied, 8); }).find("tied to its 36-cell grid") != std::string::npos);
 }
