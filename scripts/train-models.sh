@@ -5,7 +5,7 @@
 # These are the CPU recipes, runnable on any machine. models/sudoku.safetensors and models/arc.safetensors come from
 # the GPU recipes (scripts/gpu/*-gpu-recipe.sh); the CPU recipes here write models/sudoku-cpu.safetensors and
 # models/arc-cpu.safetensors.
-# Usage: scripts/train-models.sh [build/trm] [sudoku-cpu|maze|maze30-g8|maze30-g12|maze30|arc-cpu|arc30 ...]
+# Usage: scripts/train-models.sh [build/trm] [sudoku-cpu|maze|maze30-g8|maze30-g12|maze30-g16|maze30|arc-cpu|arc30 ...]
 set -euo pipefail
 trm=${1:-build/trm}; shift || true
 cd "$(dirname "$0")/.."
@@ -39,7 +39,7 @@ for m in $want; do
         "$trm" generate maze --size "$size" --min-path "$path" --count "$count" --seed 9001 -o "runs/maze-val$size.txt"; done
       python3 scripts/calibrate-halt.py maze models/maze.safetensors runs/maze-val9.txt,runs/maze-val7.txt,runs/maze-val5.txt \
         --trm "$trm" --max-steps 8 --write models/maze.safetensors ;;
-    maze30-g8|maze30-g12)
+    maze30-g8|maze30-g12|maze30-g16)
       # The 30x30 maze model (issue 20; models/README.md, "Mazes at 30x30") grows through canvases: rope2d
       # attention's weights do not depend on the grid, so it learns first where steps are cheap (8x8: ~190
       # example-steps/s on one thread; 12x12: ~75; 30x30: ~5). Sides from 6 to the canvas (even; smaller mazes padded
@@ -51,7 +51,13 @@ for m in $want; do
       # one started from its step-20,000 weights was behind after 3,880 steps (13.5% against 19.5% on 8x8 mazes).
       if [ "$g" = 12 ] && [ ! -f models/train-state/maze30-g12.state.safetensors ]; then
         init=(--init-from models/train-state/maze30-g8-step7250.safetensors); fi
-      ship=0 run "$m" maze --grid "$g" --maze-min-size 6 --hidden 64 --heads 4 --mlp-t false --pos rope2d \
+      # The 16x16 stage (sides 8-16) started from the 12x12 stage's step-11,300 weights, before its learning rate
+      # decayed (the lesson of the 12x12 stage's start), while that stage went on to step 20,000 on the other core.
+      min=6
+      if [ "$g" = 16 ]; then min=8
+        [ -f models/train-state/maze30-g16.state.safetensors ] ||
+          init=(--init-from models/train-state/maze30-g12-step11300.safetensors); fi
+      ship=0 run "$m" maze --grid "$g" --maze-min-size "$min" --hidden 64 --heads 4 --mlp-t false --pos rope2d \
         --rope-theta 16 --H-cycles 2 --L-cycles 3 --halt-max-steps 8 --puzzle-emb-ndim 64 --batch 32 --lr 3e-4 \
         --warmup 100 --weight-decay 0.1 --steps 20000 --cosine-steps 20000 --eval-every 250 --eval-count 128 \
         --save-every 50 --threads 1 --seed 1 --precision fp32 --time-limit "${TIME_LIMIT:-110}" "${init[@]}" ;;
