@@ -92,10 +92,14 @@ def compile_blocks(model, batch, autocast, t0):
         print(f"torch.compile unavailable ({type(e).__name__}: {e}); eager", flush=True)
 
 
-def train(args, c, dev, draw, val, trainer_name, t0, log_every):
+def train(args, c, dev, draw, val, trainer_name, t0, log_every, init=None, init_from=""):
     """The run. draw(batch) -> {"inputs", "labels", "ids"} on the device; val = (inputs, labels, ids) held out, or
-    None. Saves the EMA weights to args.out every --save-every seconds and at the end."""
-    model = Inner(c).to(dev)
+    None; init = a state dict to start from (init_from: its file, recorded in the output as trm records it). Saves
+    the EMA weights to args.out every --save-every seconds and at the end."""
+    model = Inner(c)
+    if init is not None:
+        model.load_state_dict(init)
+    model = model.to(dev)
     print(f"model: hidden {c['hidden_size']}, {'mlp_t' if c['mlp_t'] else 'attention'}, H{c['H_cycles']} "
           f"L{c['L_cycles']}, {c['L_layers']} layers, halt {c['halt_max_steps']}, "
           f"{sum(p.numel() for n, p in model.named_parameters() if not n.startswith('puzzle_emb')):,} parameters",
@@ -116,6 +120,8 @@ def train(args, c, dev, draw, val, trainer_name, t0, log_every):
         options = dict(recipe, trainer=trainer_name, steps=step)
         meta = {"format": "trm/1", "trm_config": json.dumps(dict(c, forward_dtype="float32")),
                 "training_data": json.dumps([{"from_step": 0, "options": options}])}
+        if init_from:
+            meta["init_from"] = init_from
         tmp = args.out + ".tmp"
         save_safetensors(tmp, sd, meta)
         os.replace(tmp, args.out)
