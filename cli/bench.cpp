@@ -50,6 +50,12 @@ static Config shape(int hidden, int heads, bool mlp_t, int seq, int vocab, int H
     return c;
 }
 
+static Config rope2d(Config c) {
+    c.pos_encodings = PosEncoding::Rope2d;
+    c.rope_theta = 16;
+    return c;
+}
+
 static int run_bench(const BenchOptions& o) {
     if (!o.solver_files.empty()) return run_solver_bench(o);
     int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
@@ -86,6 +92,8 @@ static int run_bench(const BenchOptions& o) {
         // 900 keys costs about as much as the two attention products around it
         {"maze30-64 (trm's 30x30 maze run: hidden 64, 4 heads, seq 900, P 1, H2 L3)", shape(64, 4, false, 900, 6, 2, 3, 1),
          {1, 16}},
+        // its 16x16 curriculum stage (scripts/train-models.sh maze30-g16), rope2d, at the stage's batch
+        {"maze16-64 (the 16x16 stage of that run: seq 256, rope2d)", rope2d(shape(64, 4, false, 256, 6, 2, 3, 1)), {32}},
     };
     fmt::print("{:<70} {:>5} {:>14} {:>10} {:>12} {:>9} {:>7} {:>7}\n", o.train ? "training" : "inference", "batch",
                "MFLOP/step", "ms/step", o.train ? "ex-steps/s" : "puzzles/s", "GFLOP/s", "peak", "%peak");

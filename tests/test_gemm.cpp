@@ -144,7 +144,8 @@ static void case_1() {
         for (int K : {5, 300, 2100}) {
             for (int ta : {0, 1}) {
                 for (int tb : {0, 1}) {
-                    const int N = 70;
+                  for (int N : {70, 128}) {  // a partial last panel, and whole panels only
+
                     auto A = randn(rng, size_t(M) * K), B = randn(rng, size_t(K) * N), C0 = randn(rng, size_t(M) * N);
                     const auto As = seen(A), Bs = seen(B);
                     for (bool acc : {false, true}) {
@@ -152,9 +153,10 @@ static void case_1() {
                         gemm_reference(ta, tb, M, N, K, 1.0f, As.data(), ta ? M : K, Bs.data(), tb ? K : N,
                                        acc ? 1.0f : 0.0f, want.data(), N);
                         gemm_any(ta, tb, M, N, K, A.data(), ta ? M : K, B.data(), tb ? K : N, acc, got.data(), N);
-                        INFO("M=" << M << " K=" << K << " ta=" << ta << " tb=" << tb << " acc=" << acc);
+                        INFO("M=" << M << " N=" << N << " K=" << K << " ta=" << ta << " tb=" << tb << " acc=" << acc);
                         CHECK(max_diff(want, got) < tol(K));
                     }
+                  }
                 }
             }
         }

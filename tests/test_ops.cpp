@@ -237,6 +237,24 @@ TEST_CASE("linear_backward: dinp and dw against finite differences, accumulation
     CHECK(all_equal(dinp_only, dinp));
 }
 
+// each shape of the maze network's layers (dw sums over all R rows: the transposed pack of a tall operand), with
+// accumulation, against the double-precision reference
+TEST_CASE("linear_backward matches the reference on the layer shapes of a hidden-64 network") {
+    Rng rng(41);
+    const int R = 290;
+    for (auto [In, O] : {std::pair{64, 192}, {64, 512}, {64, 64}, {256, 64}, {64, 6}}) {
+        auto inp = randn(rng, size_t(R) * In), w = randn(rng, size_t(O) * In), dout = randn(rng, size_t(R) * O);
+        auto dw = randn(rng, w.size()), dinp = randn(rng, inp.size());
+        auto want_w = dw, want_inp = dinp;
+        gemm_reference(true, false, O, In, R, 1.0f, dout.data(), O, inp.data(), In, 1.0f, want_w.data(), In);
+        gemm_reference(false, false, R, In, O, 1.0f, dout.data(), O, w.data(), In, 1.0f, want_inp.data(), In);
+        linear_backward(dinp.data(), dw.data(), dout.data(), inp.data(), w.data(), R, In, O);
+        INFO("In=" << In << " O=" << O);
+        CHECK(rel_err(dw, want_w) < 1e-5);
+        CHECK(rel_err(dinp, want_inp) < 1e-5);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // RMSNorm (rows and columns)
 // ---------------------------------------------------------------------------------------------------------------
