@@ -121,6 +121,9 @@ void register_train(CLI::App& app) {
     sub->add_option("--ema", j.train.optim.ema_rate, "EMA rate (0 = off)")->capture_default_str();
     sub->add_option("--halt-exploration", j.train.halt_exploration_prob, "probability of a random minimum step count")->capture_default_str();
     sub->add_option("--save-every", j.save_every, "steps between state saves")->capture_default_str();
+    sub->add_option("--keep-every", j.keep_every,
+                    "also keep the weights every N steps as OUT-stepN.safetensors, for curves measured later (0 = off)")
+        ->check(CLI::NonNegativeNumber)->capture_default_str();
     sub->add_option("--eval-every", j.eval_every, "steps between held-out evaluations")->capture_default_str();
     sub->add_option("--eval-count", j.eval_count, "held-out puzzles per evaluation")->capture_default_str();
     sub->add_option("--log", j.log, "append metrics as JSON lines to this file");

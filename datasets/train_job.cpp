@@ -61,6 +61,12 @@ void export_arc_data(const TrainJobOptions& o, const std::string& path) {
     write_safetensors(path, f);
 }
 
+std::string kept_weights_path(const std::string& out, int64_t step) {
+    const std::string ext = ".safetensors";
+    const bool has_ext = out.size() > ext.size() && out.compare(out.size() - ext.size(), ext.size(), ext) == 0;
+    return fmt::format("{}-step{}{}", has_ext ? out.substr(0, out.size() - ext.size()) : out, step, ext);
+}
+
 void run_training(const TrainJobOptions& o, int report_every, const std::function<void(const TrainProgress&)>& on_progress,
                   const std::atomic<bool>& stop) {
     if (o.out.empty()) throw Error("training needs a weights file to write", "pass -o FILE.safetensors");
@@ -124,11 +130,14 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
             history.push_back({{"from_step", t->step}, {"options", data}});
         t->notes["data"] = history.dump();
     }
-    auto save = [&] {
-        t->save_state(state);
+    auto weights_meta = [&] {
         std::map<std::string, std::string> meta{{"training_data", t->notes["data"]}};
         if (auto it = t->notes.find("init_from"); it != t->notes.end()) meta["init_from"] = it->second;
-        save_model(o.out, t->export_model(), meta);
+        return meta;
+    };
+    auto save = [&] {
+        t->save_state(state);
+        save_model(o.out, t->export_model(), weights_meta());
     };
     const auto t0 = Clock::now();
     auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
@@ -181,6 +190,9 @@ void run_training(const TrainJobOptions& o, int report_every, const std::functio
         } else if (do_save) {
             save();
         }
+        // the weights along the way, for curves measured afterwards (trm eval at other sizes than training's)
+        if (o.keep_every > 0 && t->step % o.keep_every == 0)
+            save_model(kept_weights_path(o.out, t->step), t->export_model(), weights_meta());
         if (out_of_time) break;
     }
     save();

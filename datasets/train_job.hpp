@@ -28,6 +28,7 @@ struct TrainJobOptions {
     bool force = false;           // a new run may replace an existing `out` (never replaced otherwise)
     std::string init_from;        // a new run starts from this model's weights (same network, any grid for rope2d)
     int save_every = 200;         // steps between state saves
+    int keep_every = 0;           // also keep the weights at every multiple of this step as <out>-step<N> (0 = off)
     int eval_every = 200;         // steps between evaluations (0 = only at the end)
     int eval_count = 256;         // held-out puzzles per evaluation
     std::string log;              // metrics as JSON lines (appended)
@@ -48,6 +49,9 @@ struct TrainProgress {
 // on_progress is called every `report_every` steps and after each evaluation.
 void run_training(const TrainJobOptions& o, int report_every, const std::function<void(const TrainProgress&)>& on_progress,
                   const std::atomic<bool>& stop);
+
+// Where --keep-every keeps the weights of `step`: runs/m.safetensors -> runs/m-step5000.safetensors.
+std::string kept_weights_path(const std::string& out, int64_t step);
 
 // Fills seq_len / vocab_size / token_map / domain of a config for a kind (Domain::configure_model; Sudoku: 81
 // tokens, vocab 11; maze: grid^2 tokens, vocab 6; ARC: canvas^2 tokens, vocab 12).

@@ -45,7 +45,9 @@ for m in $want; do
       # example-steps/s on one thread; 12x12: ~75; 30x30: ~5). Sides from 6 to the canvas (even; smaller mazes padded
       # with walls). Theta 16 gives each axis 4 frequencies (1, 1/2, 1/4, 1/8 rad per cell); lr 3e-4 left the
       # copy-the-walls plateau where 1e-3 did not (the card's table). Each stage starts from the previous stage's
-      # weights when it has no state of its own. Resumable in TIME_LIMIT stretches (default 110 minutes).
+      # weights when it has no state of its own. Resumable in TIME_LIMIT stretches (default 110 minutes); THREADS=2
+      # when the run has both cores (the card says which stretches did). --keep-every leaves the weights of every
+      # 1,000th step in runs/ for per-size curves (scripts/eval-maze30.sh).
       g=${m#maze30-g}; init=()
       # The 12x12 stage of this run started from the 8x8 stage's weights at step 7,250 (committed beside the states);
       # one started from its step-20,000 weights was behind after 3,880 steps (13.5% against 19.5% on 8x8 mazes).
@@ -60,18 +62,19 @@ for m in $want; do
       ship=0 run "$m" maze --grid "$g" --maze-min-size "$min" --hidden 64 --heads 4 --mlp-t false --pos rope2d \
         --rope-theta 16 --H-cycles 2 --L-cycles 3 --halt-max-steps 8 --puzzle-emb-ndim 64 --batch 32 --lr 3e-4 \
         --warmup 100 --weight-decay 0.1 --steps 20000 --cosine-steps 20000 --eval-every 250 --eval-count 128 \
-        --save-every 50 --threads 1 --seed 1 --precision fp32 --time-limit "${TIME_LIMIT:-110}" "${init[@]}" ;;
+        --save-every 50 --keep-every 1000 --threads "${THREADS:-1}" --seed 1 --precision fp32 \
+        --time-limit "${TIME_LIMIT:-110}" "${init[@]}" ;;
     maze30)
       # The last stage: the same network on the 30x30 canvas of Maze-Hard, sides 10, 12, ..., 30 (shortest path >=
-      # ~1.5 x side), starting from the 12x12 stage's weights when it has no state of its own yet. Start each stage
+      # ~1.5 x side), starting from the 16x16 stage's weights when it has no state of its own yet. Start each stage
       # when the previous one's held-out exact accuracy levels off (the card has the curves).
       init=()
-      [ -f models/train-state/maze30.state.safetensors ] || init=(--init-from runs/maze30-g12.safetensors)
+      [ -f models/train-state/maze30.state.safetensors ] || init=(--init-from runs/maze30-g16.safetensors)
       ship=0 run maze30 maze --grid 30 --maze-size 30 --maze-min-size 10 --hidden 64 --heads 4 --mlp-t false \
         --pos rope2d --rope-theta 16 --H-cycles 2 --L-cycles 3 --halt-max-steps 8 --puzzle-emb-ndim 64 --batch 16 \
         --lr 3e-4 --warmup 100 --weight-decay 0.1 --steps 20000 --cosine-steps 20000 --eval-every 250 \
-        --eval-count 64 --save-every 50 --threads 1 --seed 1 --precision fp32 --time-limit "${TIME_LIMIT:-110}" \
-        "${init[@]}" ;;
+        --eval-count 64 --save-every 50 --keep-every 1000 --threads "${THREADS:-1}" --seed 1 --precision fp32 \
+        --time-limit "${TIME_LIMIT:-110}" "${init[@]}" ;;
     arc-cpu|arc)
       # demonstrations of the ARC-AGI-1 training and evaluation tasks that fit a 10x10 canvas, 21 copies each (the
       # challenges files carry no test outputs, so no test pair is trained on); the evaluation tasks' test pairs
@@ -96,6 +99,7 @@ for m in $want; do
         --halt-max-steps 4 --puzzle-emb-ndim 64 --batch 16 --lr 1e-3 --puzzle-emb-lr 1e-2 --warmup 100 \
         --weight-decay 0.1 --steps 40000 --eval-every 500 --eval-count 64 --save-every 50 --threads 1 --seed 1 \
         --precision fp32 --time-limit "${TIME_LIMIT:-110}" ;;
-    *) echo "unknown model '$m' (sudoku-cpu, maze, maze30, arc-cpu, arc30; models/sudoku and arc: scripts/gpu/)" >&2; exit 2 ;;
+    *) echo "unknown model '$m' (sudoku-cpu, maze, maze30-g8, maze30-g12, maze30-g16, maze30, arc-cpu, arc30;" \
+            "models/sudoku and arc: scripts/gpu/)" >&2; exit 2 ;;
   esac
 done

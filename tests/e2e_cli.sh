@@ -79,6 +79,11 @@ def tensors(path):
 a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
 assert a.keys() == b.keys() and all(a[k] == b[k] for k in a), 'tensors differ'
 PY
+# --keep-every keeps the weights along the way beside -o (m7k-step2, m7k-step4), each a model trm reads
+"$TRM" train maze --grid 7 "${tiny2d[@]}" --steps 4 --keep-every 2 -o "$tmp/m7k.safetensors" >/dev/null 2>&1 &&
+    "$TRM" info "$tmp/m7k-step2.safetensors" >/dev/null && "$TRM" info "$tmp/m7k-step4.safetensors" >/dev/null &&
+    [[ ! -e $tmp/m7k-step1.safetensors && ! -e $tmp/m7k-step3.safetensors ]] &&
+    ! cmp -s "$tmp/m7k-step2.safetensors" "$tmp/m7k-step4.safetensors" && ok || fail "train --keep-every"
 # solve: the 7x7-canvas network takes 12x12 mazes on a 12x12 canvas, answering as the network moved there by hand
 # (exit 3: an untrained network's paths do not verify)
 "$TRM" generate maze --size 12 --count 3 --seed 5 -o "$tmp/m12-mazes.txt" >/dev/null 2>&1
