@@ -3,7 +3,7 @@
 # sides 10, 15, 20 and 30 (shortest path >= 1.5 x side; Maze-Hard's 110 at 30x30), the model alone (--views 1, its
 # own halting) and as `trm solve` runs by default (up to 8 views, each stopped at its first draft that verifies: the
 # issue's measure). A rope2d network solves each size on a canvas of that size.
-# Usage: scripts/eval-maze30.sh [build/trm] [model] [mazes per size, default 200]
+# Usage: scripts/eval-maze30.sh [build/trm] [model] [mazes per size, default 200]   (THREADS=N: trm's --threads)
 set -euo pipefail
 trm=${1:-build/trm}
 model=${2:-runs/maze30-g12.safetensors}
@@ -14,7 +14,8 @@ for size in 10 15 20 30; do
   for how in "model alone" "trm solve default"; do
     v=(--views 1); [ "$how" = "trm solve default" ] && v=(--halt verified)
     echo "== $model: ${size}x${size}, shortest path >= $path, $count mazes, $how (${v[*]})"
-    "$trm" eval maze --model "$model" --generate --size "$size" --min-path "$path" --count "$count" "${v[@]}" |
+    "$trm" eval maze --model "$model" --generate --size "$size" --min-path "$path" --count "$count" "${v[@]}" \
+      ${THREADS:+--threads "$THREADS"} |
       grep -E 'optimal path|throughput' || true
   done
 done

@@ -53,12 +53,13 @@ for m in $want; do
       # one started from its step-20,000 weights was behind after 3,880 steps (13.5% against 19.5% on 8x8 mazes).
       if [ "$g" = 12 ] && [ ! -f models/train-state/maze30-g12.state.safetensors ]; then
         init=(--init-from models/train-state/maze30-g8-step7250.safetensors); fi
-      # The 16x16 stage (sides 8-16) started from the 12x12 stage's step-11,300 weights, before its learning rate
-      # decayed (the lesson of the 12x12 stage's start), while that stage went on to step 20,000 on the other core.
+      # The 16x16 stage (sides 8-16) starts from the finished 12x12 stage: its last 8,700 steps, while the learning
+      # rate decayed, took it from 32% to 78% of 10x10 mazes; a 16x16 stage started from its step-11,300 weights
+      # had 33% of 10x10 and 1% of 12x12 mazes after 4,000 steps (the card).
       min=6
       if [ "$g" = 16 ]; then min=8
         [ -f models/train-state/maze30-g16.state.safetensors ] ||
-          init=(--init-from models/train-state/maze30-g12-step11300.safetensors); fi
+          init=(--init-from models/train-state/maze30-g12-step20000.safetensors); fi
       ship=0 run "$m" maze --grid "$g" --maze-min-size "$min" --hidden 64 --heads 4 --mlp-t false --pos rope2d \
         --rope-theta 16 --H-cycles 2 --L-cycles 3 --halt-max-steps 8 --puzzle-emb-ndim 64 --batch 32 --lr 3e-4 \
         --warmup 100 --weight-decay 0.1 --steps 20000 --cosine-steps 20000 --eval-every 250 --eval-count 128 \

@@ -5,14 +5,14 @@
 #   scripts/gpu/maze-gpu-recipe.sh train DATA OUTDIR [MIN]    # step 2, on the GPU machine (python3 with torch)
 #   scripts/gpu/maze-gpu-recipe.sh check OUTDIR [build/trm]   # step 3, here: trm computes what torch computed
 # then `scripts/eval-maze30.sh build/trm OUTDIR/maze30-gpu.safetensors` for the held-out figures.
-# The run continues the CPU canvas-growing run (a rope2d network; INIT, default its latest committed weights) on the
+# The run continues the CPU canvas-growing run (a rope2d network; INIT, default its best committed weights) on the
 # 30x30 canvas with mazes of every side from 10 to 30 (Maze-Hard's shortest path >= 110 at 30, >= 1.5 x side below),
 # each drawn under a random dihedral transform. Training seeds 3e9 + side x 1e7 and validation seeds 4e9 + side x 1e7
 # are disjoint from `trm eval`'s held-out stream (1000000007 on). Written and checked on a CPU (torch 1.13, a few
 # steps); STEPS=N and BATCH=N replace --minutes and the batch for such a check, PYTHON=... the interpreter.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-init=${INIT:-models/train-state/maze30-g16-step3000.safetensors}
+init=${INIT:-models/train-state/maze30-g12-step20000.safetensors}
 case ${1:-} in
   data)
     trm=${2:-build/trm}; out=runs/gpu-maze/data; mkdir -p "$out"
