@@ -68,7 +68,7 @@ int run_generate_sudoku(const SudokuGenCli& o) {
 
 struct MazeGenCli {
     int count = 10, min_path = -1;
-    int size = 9;  // the grid of the shipped models/maze.safetensors, so that `trm solve` takes the output as is
+    int size = 9;  // the grid of the shipped models/maze-small.safetensors, the one `trm solve` picks for them
     double loops = 0.05;
     std::string format = "text", out;
     uint64_t seed = 0;
@@ -116,7 +116,7 @@ void register_generate(CLI::App& app) {
     auto m = std::make_shared<MazeGenCli>();
     auto* mz = gen->add_subcommand("maze", "Mazes with loops and a long shortest path (Maze-Hard style)");
     mz->add_option("--count", m->count, "mazes")->check(CLI::Range(1, 100000000))->capture_default_str();
-    mz->add_option("--size", m->size, "rows = columns (9 fits models/maze.safetensors; Maze-Hard is 30)")
+    mz->add_option("--size", m->size, "rows = columns (9 fits models/maze-small.safetensors; Maze-Hard is 30)")
         ->check(CLI::Range(5, 1000))->capture_default_str();
     mz->add_option("--min-path", m->min_path, "shortest S-G path in cells, S and G included "
                                                "(default 110 for size 30 and up, else none)");

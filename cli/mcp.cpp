@@ -49,7 +49,7 @@ int run_mcp(const McpCliOptions& o) {
     std::error_code ec;
     if (!o.model_dir.empty() && !std::filesystem::is_directory(o.model_dir, ec))
         throw Error(fmt::format("{}: not a directory (--model-dir)", o.model_dir),
-                    "pass the directory that holds sudoku.safetensors, maze.safetensors and/or arc.safetensors");
+                    "pass the directory that holds sudoku.safetensors, maze.safetensors (and maze-small) and/or arc.safetensors");
     const int workers = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
     set_threads(1);  // workers run solo (ScopedSolo); OpenBLAS, called from every worker, must not start its own
     std::signal(SIGPIPE, SIG_IGN);

@@ -115,72 +115,81 @@ json verify_output_schema() {
 
 // ---- models ---------------------------------------------------------------------------------------------------
 
-// One model per domain, shared read-only by every request; each request runs it through its own Forward (the
-// inference buffers and packed weights), made on its worker thread and freed with the request.
+// Models shared read-only by every request (one per file: a kind with several shipped models, mazes, loads each
+// when a call first needs it); each request runs one through its own Forward (the inference buffers and packed
+// weights), made on its worker thread and freed with the request.
 struct LoadedModel {
     std::string path;
     std::unique_ptr<const Model> model;
 };
 
-// Loads each domain's model on first use and keeps it. Thread-safe: requests on several workers may ask at once.
+// Loads each model on first use and keeps it. Thread-safe: requests on several workers may ask at once.
 class ModelCache {
 public:
     ModelCache(std::string dir, LogFn log) : dir_(std::move(dir)), log_(std::move(log)) {}
 
-    const LoadedModel& get(const Domain& d) {
+    // The kind's model for these items (cli::resolve_model_path's pick among the kind's shipped models).
+    const LoadedModel& get(const Domain& d, std::span<const Item> items) {
+        const std::string path = model_path(d, items);
         std::lock_guard<std::mutex> l(mu_);  // a first load holds it: the other requests wait for the same file
-        auto it = loaded_.find(d.name());
+        auto it = loaded_.find(path);
         if (it != loaded_.end()) return it->second;
-        const std::string path = model_path(d);
         LoadedModel lm;
         lm.path = path;
         lm.model = std::make_unique<const Model>(cli::load_domain_model(path, d));
         if (log_) log_(fmt::format("loaded the {} model {} ({:.1f} MiB of weights)", d.name(), path,
                                    double(lm.model->arena.size()) * 4 / (1 << 20)));
-        return loaded_.emplace(d.name(), std::move(lm)).first->second;  // std::map: the reference outlives later inserts
+        return loaded_.emplace(path, std::move(lm)).first->second;  // std::map: the reference outlives later inserts
     }
 
-    // The config of the domain's model without loading its weights (the loaded one, else the safetensors
-    // header); empty when there is no model or it cannot be read. For tool descriptions.
+    // The config of the kind's widest model (the last of its shipped models found: what the tool accepts at
+    // most), read from the safetensors header; empty when there is no model or it cannot be read. For tool
+    // descriptions: no weights are loaded.
     std::optional<Config> config(const Domain& d) {
-        {
-            // try: a worker may hold the lock for a whole load, and tools/list must not wait for it
-            std::unique_lock<std::mutex> l(mu_, std::try_to_lock);
-            if (l.owns_lock())
-                if (auto it = loaded_.find(d.name()); it != loaded_.end()) return it->second.model->cfg();
-        }
         try {
-            const std::string path = model_path(d);
-            if (detect_model_format(path) != ModelFormat::Safetensors) return std::nullopt;
-            const auto meta = read_safetensors_metadata(path);
-            auto it = meta.find("trm_config");
-            if (it == meta.end()) return std::nullopt;
-            Config c = config_from_json(nlohmann::json::parse(it->second), path);
-            check_model_domain(c, d, path);
-            return c;
+            const std::vector<std::string> found = found_models(d);
+            if (found.empty()) return std::nullopt;
+            return cli::read_model_config(found.back(), d);
         } catch (...) {
             return std::nullopt;
         }
     }
 
 private:
-    std::string model_path(const Domain& d) const {
-        const char* n = d.name();
-        if (dir_.empty()) return cli::resolve_model_path("", d);
-        const std::string p = (fs::path(dir_) / (std::string(n) + ".safetensors")).string();
+    // the kind's shipped models that exist, in Domain::default_models order (in dir_ when given)
+    std::vector<std::string> found_models(const Domain& d) const {
+        std::vector<std::string> found;
         std::error_code ec;
-        if (!fs::is_regular_file(p, ec))
-            throw Error(fmt::format("no {} model in {} (looked for {})", n, dir_, p),
-                        fmt::format("train one with `trm train {} -o {}`, or restart `trm mcp --model-dir DIR` with "
-                                    "a directory that holds {}.safetensors",
-                                    n, p, n));
-        return p;
+        for (const std::string& name : d.default_models()) {
+            if (dir_.empty()) {
+                for (auto& p : cli::default_model_paths(name))
+                    if (fs::is_regular_file(p, ec)) {
+                        found.push_back(p);
+                        break;
+                    }
+            } else if (auto p = (fs::path(dir_) / (name + ".safetensors")).string(); fs::is_regular_file(p, ec)) {
+                found.push_back(p);
+            }
+        }
+        return found;
+    }
+
+    std::string model_path(const Domain& d, std::span<const Item> items) const {
+        if (dir_.empty()) return cli::resolve_model_path("", d, items);
+        const std::vector<std::string> found = found_models(d);
+        if (!found.empty()) return cli::first_model_taking(found, d, items);
+        const char* n = d.name();
+        const std::string p = (fs::path(dir_) / (std::string(n) + ".safetensors")).string();
+        throw Error(fmt::format("no {} model in {} (looked for {})", n, dir_, p),
+                    fmt::format("train one with `trm train {} -o {}`, or restart `trm mcp --model-dir DIR` with "
+                                "a directory that holds {}.safetensors",
+                                n, p, n));
     }
 
     std::string dir_;
     LogFn log_;
     std::mutex mu_;
-    std::map<std::string, LoadedModel> loaded_;
+    std::map<std::string, LoadedModel> loaded_;  // by path
 };
 
 // ---- calls ----------------------------------------------------------------------------------------------------
@@ -218,7 +227,7 @@ int effective_max_steps(const SolveOptions& so, const Model& m) {
 ToolResult solve_tool(ModelCache& models, const Domain& d, const json& a, ToolContext& ctx) {
     std::vector<Item> items;
     items.push_back(d.parse_arguments(a));
-    const LoadedModel& lm = models.get(d);
+    const LoadedModel& lm = models.get(d, items);
     RunArgs ra = run_args(a, d);
     const int steps = effective_max_steps(ra.so, *lm.model);
     const int rows = d.model_rows(items[0], ra.so), batch = ra.so.batch;

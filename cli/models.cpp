@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include "core/error.hpp"
 #include "core/model_io.hpp"
+#include "core/safetensors.hpp"
 #include "puzzles/domain.hpp"
 
 namespace trm::cli {
@@ -19,8 +21,8 @@ static std::string exe_dir() {
     return ec ? std::string() : p.parent_path().string();
 }
 
-std::vector<std::string> default_model_paths(const Domain& d) {
-    const std::string file = std::string(d.name()) + ".safetensors";
+std::vector<std::string> default_model_paths(const std::string& name) {
+    const std::string file = name + ".safetensors";
     std::vector<std::string> dirs;
     if (auto e = exe_dir(); !e.empty()) {
         dirs.push_back(e + "/models");
@@ -40,19 +42,51 @@ std::vector<std::string> default_model_paths(const Domain& d) {
     return out;
 }
 
-std::string resolve_model_path(const std::string& flag, const Domain& d) {
+std::optional<Config> read_model_config(const std::string& path, const Domain& d) {
+    try {
+        if (detect_model_format(path) != ModelFormat::Safetensors) return std::nullopt;
+        const auto meta = read_safetensors_metadata(path);
+        auto it = meta.find("trm_config");
+        if (it == meta.end()) return std::nullopt;
+        Config c = config_from_json(nlohmann::json::parse(it->second), path);
+        check_model_domain(c, d, path);
+        return c;
+    } catch (...) {
+        return std::nullopt;
+    }
+}
+
+std::string first_model_taking(const std::vector<std::string>& found, const Domain& d, std::span<const Item> items) {
+    TRM_CHECK(!found.empty());
+    if (items.empty()) return found.front();
+    for (const auto& p : found) {
+        const std::optional<Config> c = read_model_config(p, d);
+        if (c && std::all_of(items.begin(), items.end(), [&](const Item& x) { return d.model_takes(*c, x); }))
+            return p;
+    }
+    return found.back();
+}
+
+std::string resolve_model_path(const std::string& flag, const Domain& d, std::span<const Item> items) {
     std::error_code ec;
     if (!flag.empty()) {
         if (!fs::exists(flag, ec)) fail("{}: model file not found", flag);
         return flag;
     }
-    auto paths = default_model_paths(d);
-    for (auto& p : paths)
-        if (fs::is_regular_file(p, ec)) return p;
-    std::string looked;
-    for (auto& p : paths) looked += (looked.empty() ? "" : ", ") + p;
+    std::vector<std::string> found, looked;
+    for (const std::string& name : d.default_models())
+        for (auto& p : default_model_paths(name)) {
+            looked.push_back(p);
+            if (fs::is_regular_file(p, ec)) {
+                found.push_back(p);
+                break;  // the first place that has it, as for one model
+            }
+        }
+    if (!found.empty()) return first_model_taking(found, d, items);
+    std::string list;
+    for (auto& p : looked) list += (list.empty() ? "" : ", ") + p;
     const char* n = d.name();
-    throw Error(fmt::format("no {} model found (looked for {})", n, looked),
+    throw Error(fmt::format("no {} model found (looked for {})", n, list),
                 fmt::format("train one with `trm train {} -o models/{}.safetensors`, or pass --model FILE", n, n));
 }
 

@@ -9,6 +9,7 @@
 //   --format json  JSON lines: {"type":"step",...} per traced step, {"type":"result",...} per puzzle
 // --trace auto (default): steps when the input holds a single puzzle (ARC: a single test input) and the output
 // is a terminal or JSON; off otherwise. Exit: 0 all verified, 1 error, 2 usage, 3 some answer did not verify.
+#include <algorithm>
 #include <cmath>
 #include <fmt/core.h>
 #include <limits>
@@ -100,6 +101,9 @@ public:
         print_trace_ = o_.quiet ? TraceMode::Off : t;
         record_ = print_trace_ != TraceMode::Off ? print_trace_ : (o_.html.empty() ? TraceMode::Off : TraceMode::Steps);
     }
+
+    // the model that answers from here on (trm solve moved the rest of the input to another default model)
+    void model_changed(const std::string& model_path) { model_path_ = model_path; }
     TraceMode record_mode() const { return record_; }
 
     // Before a puzzle's answer: what the exact checks said of its input (no solution, several, no path).
@@ -238,8 +242,8 @@ private:
             fmt::print("{}\n", s.dump(-1, ' ', false, json::error_handler_t::replace));
         }
         json o{{"type", "result"}, {"index", r.index}, {"where", r.where}, {"domain", d_.name()},
-               {"answer", std::move(extra["answer"])}, {"verified", r.verified}, {"check", r.check}, {"steps", r.steps},
-               {"halt_prob", sigmoid(r.q_halt)}, {"seconds", r.seconds}};
+               {"model", model_path_}, {"answer", std::move(extra["answer"])}, {"verified", r.verified},
+               {"check", r.check}, {"steps", r.steps}, {"halt_prob", sigmoid(r.q_halt)}, {"seconds", r.seconds}};
         if (!r.diagnosis.empty()) o["diagnosis"] = r.diagnosis;
         if (!r.views.empty()) {  // Sudoku and mazes: the views tried (see puzzles/solve.hpp)
             o["views_used"] = r.views_used;
@@ -441,14 +445,32 @@ int solve_stream(const Domain& d, const SolveCliOptions& o, PuzzleInput& input) 
     if (batch.empty() && bad.empty()) fail("{}: no {} found", input.name(), d.noun(1));
     if (batch.empty() && bad.size() == 1) throw Error(bad[0].second);  // the one puzzle there is: a plain error
     const bool single = batch.size() == 1 && bad.empty() && in.at_end() && d.results_of(batch[0]) == 1;
-    const std::string path = resolve_model_path(o.model, d);
-    Model model = load_domain_model(path, d);
+    // without --model, the kind's first shipped model that takes the whole first batch (mazes: the 9x9 model for
+    // small ones, else the any-size one); a later batch it does not take moves the rest of the input to another
+    std::string path = resolve_model_path(o.model, d, batch);
+    auto model = std::make_unique<Model>(load_domain_model(path, d));
     Reporter rep(d, o);
-    rep.begin(single, o.max_steps > 0 ? o.max_steps : model.cfg().halt_max_steps, path, model.cfg().halt_threshold);
+    rep.begin(single, o.max_steps > 0 ? o.max_steps : model->cfg().halt_max_steps, path, model->cfg().halt_threshold);
     SolveOptions so = solve_options(o, rep.record_mode());
     std::optional<Progress> adapting;  // test-time adaptation of unseen tasks, before their solve
     so.on_adapt_step = steps_progress(adapting, "test-time adaptation");
-    Forward fwd(model, d.forward_rows(batch, so));  // the first batch is full unless the input is smaller
+    std::optional<Forward> fwd;
+    fwd.emplace(*model, d.forward_rows(batch, so));  // the first batch is full unless the input is smaller
+    auto model_for_batch = [&] {
+        if (!o.model.empty() || std::all_of(batch.begin(), batch.end(),
+                                            [&](const Item& x) { return d.model_takes(model->cfg(), x); }))
+            return;
+        const std::string other = resolve_model_path("", d, batch);
+        if (other == path) return;  // none takes them: its own error names the puzzle
+        fmt::print(stderr, "model: {} from {} {} on ({} does not take them)\n", other, d.noun(1),
+                   position.front() + 1, path);
+        path = other;
+        rep.model_changed(path);
+        auto next = std::make_unique<Model>(load_domain_model(path, d));
+        fwd.reset();
+        model = std::move(next);
+        fwd.emplace(*model, d.forward_rows(batch, so));
+    };
     // a sign of life for long batches whose answers do not scroll by on the same terminal
     std::optional<Progress> progress;
     if (!isatty(STDOUT_FILENO)) progress.emplace("solving", d.noun(2));
@@ -460,8 +482,9 @@ int solve_stream(const Domain& d, const SolveCliOptions& o, PuzzleInput& input) 
                 rep.error(bad[next_bad].first, bad[next_bad].second);
         };
         if (!batch.empty()) {
+            model_for_batch();
             const std::vector<size_t> at = position;
-            d.solve(fwd, std::move(batch), index, so, [&](std::unique_ptr<SolveOutcome> r) {
+            d.solve(*fwd, std::move(batch), index, so, [&](std::unique_ptr<SolveOutcome> r) {
                 if (!d.has_tasks()) r->index = at[r->index - index];  // tasks give several results: no refusals
                 errors_before(r->index);
                 rep.result(*r);

@@ -163,6 +163,14 @@ public:
     virtual void configure_model(Config& c, int grid) const = 0;   // seq_len, vocab_size, token_map
     virtual std::string model_mismatch(const Config& c) const = 0; // "" when c fits, else what does not
     virtual std::string model_summary(const Config& c) const = 0;  // "The loaded model takes 9x9 Sudoku"
+    // The shipped models (models/<name>.safetensors) in the order a default is picked: the first one found that
+    // takes every item of the input (cli/models.hpp). One per kind but mazes: a small model and an any-size one.
+    virtual std::vector<std::string> default_models() const { return {name()}; }
+    // Whether a model of config c takes item x as it is (no "larger than the model's grid"): how a default is picked.
+    virtual bool model_takes(const Config& c, const Item& x) const {
+        (void)c, (void)x;
+        return true;
+    }
 
     // ---- input ----
     virtual int detect(std::string_view text) const = 0;  // how surely `text` is this kind: 0 no, 1 fallback, 2 yes

@@ -178,6 +178,15 @@ public:
                            "at most {} supervision steps by default.", n, n, n + 2, n + 2, c.halt_max_steps);
     }
 
+    // The 9x9 model first: on the mazes it takes it is the better one (models/README.md); then the any-size one.
+    std::vector<std::string> default_models() const override { return {"maze-small", "maze"}; }
+    bool model_takes(const Config& c, const Item& x) const override {
+        const auto& m = std::any_cast<const Maze&>(x);
+        const int frame = maze_has_frame(m) ? 2 : 0;  // solve_maze_batch strips a closed wall frame
+        const int limit = weights_fit_any_grid(c) ? kMazeMaxGrid : model_grid_side(c);
+        return m.rows - frame <= limit && m.cols - frame <= limit;
+    }
+
     // '#' walls in runs and one S and one G in the first 64 KiB
     int detect(std::string_view text) const override {
         bool has_s = false, has_g = false, has_wall_run = false;

@@ -6,7 +6,7 @@
 # Usage: scripts/eval-maze30.sh [build/trm] [model] [mazes per size, default 200]   (THREADS=N: trm's --threads)
 set -euo pipefail
 trm=${1:-build/trm}
-model=${2:-runs/maze30-g12.safetensors}
+model=${2:-models/maze.safetensors}
 count=${3:-200}
 cd "$(dirname "$0")/.."
 for size in 10 15 20 30; do

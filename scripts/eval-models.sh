@@ -24,16 +24,18 @@ sudoku_evals() {  # model file; how many puzzles --halt never runs (all 16 steps
 }
 sudoku_evals models/sudoku.safetensors 1000
 [ -f models/sudoku-cpu.safetensors ] && sudoku_evals models/sudoku-cpu.safetensors 3000
-if [ -f models/maze.safetensors ]; then
+if [ -f models/maze-small.safetensors ]; then
   echo "== maze 9x9 (500 generated, held-out seed)"
-  "$trm" eval maze --model models/maze.safetensors --generate --count 500 --size 9 --min-path 13 --views 1
+  "$trm" eval maze --model models/maze-small.safetensors --generate --count 500 --size 9 --min-path 13 --views 1
   for n in 7 5; do
     echo "== maze ${n}x${n} padded into the 9x9 grid (200 generated, held-out seed)"
-    "$trm" eval maze --model models/maze.safetensors --generate --count 200 --size $n --min-path $((n * 3 / 2)) --views 1
+    "$trm" eval maze --model models/maze-small.safetensors --generate --count 200 --size $n --min-path $((n * 3 / 2)) --views 1
   done
   echo "== maze: the bundled examples (framed and frameless)"
   "$trm" solve maze examples/maze_small.txt 2>&1 | grep -E "^ +[0-9]+ +examples/" || true
 fi
+# the any-size maze model at 10/15/20/30 (100 mazes each; ~15 minutes, most of it at 30x30)
+if [ -f models/maze.safetensors ]; then scripts/eval-maze30.sh "$trm" models/maze.safetensors 100; fi
 arc=${ARC_DIR:-datasets/arc}
 arc_evals() {  # model file; ConceptARC tasks adapted at test time (0 = all 39; ~56 s each with the GPU model)
   local model=$1 tta_limit=$2

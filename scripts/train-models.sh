@@ -5,12 +5,12 @@
 # These are the CPU recipes, runnable on any machine. models/sudoku.safetensors and models/arc.safetensors come from
 # the GPU recipes (scripts/gpu/*-gpu-recipe.sh); the CPU recipes here write models/sudoku-cpu.safetensors and
 # models/arc-cpu.safetensors.
-# Usage: scripts/train-models.sh [build/trm] [sudoku-cpu|maze|maze30-g8|maze30-g12|maze30-g16|maze30|arc-cpu|arc30 ...]
+# Usage: scripts/train-models.sh [build/trm] [sudoku-cpu|maze-small|maze|maze30-g8|maze30-g12|maze30-g16|maze30|arc-cpu|arc30 ...]
 set -euo pipefail
 trm=${1:-build/trm}; shift || true
 cd "$(dirname "$0")/.."
 mkdir -p runs
-want=${*:-sudoku-cpu maze arc-cpu}
+want=${*:-sudoku-cpu maze-small maze arc-cpu}
 
 run() {  # name, then trm train arguments
   local name=$1; shift
@@ -28,17 +28,22 @@ for m in $want; do
       run sudoku-cpu sudoku --hidden 64 --H-cycles 2 --L-cycles 3 --halt-max-steps 8 --puzzle-emb-ndim 64 \
         --batch 64 --lr 1e-3 --warmup 100 --weight-decay 0.1 --mix easy:1,medium:1,hard:2 --curriculum 10000 \
         --steps 16000 --cosine-steps 12000 --eval-every 250 --eval-count 128 --save-every 100 --seed 1 ;;
-    maze)
-      run maze maze --grid 9 --hidden 64 --heads 4 --mlp-t true --pos none --H-cycles 2 --L-cycles 3 \
+    maze-small)
+      # the 9x9 model (models/maze-small.safetensors; `trm solve` picks it for the mazes it takes)
+      run maze-small maze --grid 9 --hidden 64 --heads 4 --mlp-t true --pos none --H-cycles 2 --L-cycles 3 \
         --halt-max-steps 8 --puzzle-emb-ndim 64 --batch 32 --lr 1e-3 --warmup 100 --weight-decay 0.1 \
         --steps 14000 --cosine-steps 8000 --eval-every 250 --eval-count 128 --save-every 100 --threads 1 --seed 1
       # phase 2: sides drawn from 5..9 (smaller mazes padded with walls), so framed and small mazes solve too
-      run maze maze --steps 17000 --maze-min-size 5 --eval-every 250 --eval-count 128 --save-every 100 --threads 1
+      run maze-small maze --steps 17000 --maze-min-size 5 --eval-every 250 --eval-count 128 --save-every 100 --threads 1
       # the halting threshold, calibrated on validation mazes (seed 9001: neither training nor `trm eval` uses it)
       for n in 9:13:600 7:10:200 5:7:200; do IFS=: read -r size path count <<<"$n"
         "$trm" generate maze --size "$size" --min-path "$path" --count "$count" --seed 9001 -o "runs/maze-val$size.txt"; done
-      python3 scripts/calibrate-halt.py maze models/maze.safetensors runs/maze-val9.txt,runs/maze-val7.txt,runs/maze-val5.txt \
-        --trm "$trm" --max-steps 8 --write models/maze.safetensors ;;
+      python3 scripts/calibrate-halt.py maze models/maze-small.safetensors runs/maze-val9.txt,runs/maze-val7.txt,runs/maze-val5.txt \
+        --trm "$trm" --max-steps 8 --write models/maze-small.safetensors ;;
+    maze)
+      # models/maze.safetensors (any size): the curriculum's best network so far, as measured by
+      # scripts/eval-maze30.sh (models/README.md, "Mazes at 30x30"); the stages below train it
+      cp models/train-state/maze30-g12-step20000.safetensors models/maze.safetensors ;;
     maze30-g8|maze30-g12|maze30-g16)
       # The 30x30 maze model (issue 20; models/README.md, "Mazes at 30x30") grows through canvases: rope2d
       # attention's weights do not depend on the grid, so it learns first where steps are cheap (8x8: ~190
@@ -100,7 +105,7 @@ for m in $want; do
         --halt-max-steps 4 --puzzle-emb-ndim 64 --batch 16 --lr 1e-3 --puzzle-emb-lr 1e-2 --warmup 100 \
         --weight-decay 0.1 --steps 40000 --eval-every 500 --eval-count 64 --save-every 50 --threads 1 --seed 1 \
         --precision fp32 --time-limit "${TIME_LIMIT:-110}" ;;
-    *) echo "unknown model '$m' (sudoku-cpu, maze, maze30-g8, maze30-g12, maze30-g16, maze30, arc-cpu, arc30;" \
+    *) echo "unknown model '$m' (sudoku-cpu, maze-small, maze, maze30-g8, maze30-g12, maze30-g16, maze30, arc-cpu, arc30;" \
             "models/sudoku and arc: scripts/gpu/)" >&2; exit 2 ;;
   esac
 done

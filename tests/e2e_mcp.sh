@@ -6,7 +6,8 @@
 # lock file has not changed since the last install). If it cannot be installed -- no npm, no registry, no cache --
 # the test FAILS: it never passes without having run the client.
 # Tiny untrained models (sudoku, 11x11 maze, 10x10 ARC) are trained on the spot into a temporary directory; the
-# shipped models/maze.safetensors checks that solve_maze answers like `trm solve`.
+# shipped models/maze-small.safetensors checks that solve_maze answers like `trm solve`, and with
+# models/maze.safetensors beside it that the any-size model takes the mazes the 9x9 one does not.
 set -euo pipefail
 
 TRM=$(realpath "${1:?usage: e2e_mcp.sh path/to/trm}")
@@ -50,7 +51,7 @@ mkdir -p "$tmp/models" "$tmp/empty"
     { cat "$tmp/train.log" >&2; die "trm train arc failed"; }
 
 rc=0
-node "$DIR/client.mjs" "$TRM" "$tmp/models" "$tmp/empty" models/maze.safetensors || rc=$?
+node "$DIR/client.mjs" "$TRM" "$tmp/models" "$tmp/empty" models/maze-small.safetensors models/maze.safetensors || rc=$?
 echo "e2e_mcp: $((SECONDS - t0)) s" >&2
 [[ $rc -eq 0 ]] || die "the MCP client checks failed (see above)"
 echo "e2e_mcp: all checks passed"

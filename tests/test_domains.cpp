@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "puzzles/domain.hpp"
+#include "puzzles/maze.hpp"
 
 using namespace trm;
 
@@ -61,4 +62,44 @@ TEST_CASE("every kind: its example is detected and read, its model layout fits i
         for (const auto& k : t.input_required) CHECK(t.input_properties.contains(k.get<std::string>()));
         CHECK(t.output_schema.contains("properties"));
     }
+}
+
+TEST_CASE("default models: every kind names its own; mazes pick the 9x9 model for what it takes, else any-size") {
+    for (const Domain* d : domains()) {
+        CAPTURE(d->name());
+        const auto names = d->default_models();
+        REQUIRE(!names.empty());
+        CHECK(names.back() == d->name());  // models/<kind>.safetensors is the one that takes the most
+    }
+    const Domain& maze = domain_named("maze");
+    auto maze_of = [](int side, bool frame) {
+        std::string t;
+        for (int r = 0; r < side; r++) {
+            std::string row(size_t(side), '.');
+            if (frame && (r == 0 || r == side - 1)) row.assign(size_t(side), '#');
+            if (frame) row.front() = row.back() = '#';
+            if (r == 1) row[1] = 'S';
+            if (r == side - 2) row[size_t(side) - 2] = 'G';
+            t += row + "\n";
+        }
+        return Item(parse_one_maze(t, "maze"));
+    };
+    Config small;
+    small.domain = "maze";
+    small.mlp_t = true;
+    small.pos_encodings = PosEncoding::None;
+    maze.configure_model(small, 9);
+    CHECK(maze.model_takes(small, maze_of(9, false)));
+    CHECK(maze.model_takes(small, maze_of(11, true)));  // a closed frame comes off before solving
+    CHECK_FALSE(maze.model_takes(small, maze_of(11, false)));
+    CHECK_FALSE(maze.model_takes(small, maze_of(12, true)));
+    Config any = small;
+    any.mlp_t = false;
+    any.pos_encodings = PosEncoding::Rope2d;
+    maze.configure_model(any, 12);
+    CHECK(maze.model_takes(any, maze_of(30, false)));
+    CHECK(maze.model_takes(any, maze_of(kMazeMaxGrid, false)));
+    CHECK_FALSE(maze.model_takes(any, maze_of(kMazeMaxGrid + 1, false)));
+    any.pos_encodings = PosEncoding::Rope;  // 1D RoPE is tied to its grid's width
+    CHECK_FALSE(maze.model_takes(any, maze_of(13, false)));
 }

@@ -1,9 +1,10 @@
 // End-to-end test of `trm mcp` against the official MCP TypeScript SDK client (run by tests/e2e_mcp.sh).
 //
-//   node tests/mcp/client.mjs TRM MODEL_DIR EMPTY_DIR SHIPPED_MAZE_MODEL
+//   node tests/mcp/client.mjs TRM MODEL_DIR EMPTY_DIR SHIPPED_MAZE_MODEL SHIPPED_ANY_MAZE_MODEL
 //
-// MODEL_DIR holds tiny sudoku/maze/arc models, EMPTY_DIR none; SHIPPED_MAZE_MODEL is models/maze.safetensors
-// (trained), for answering like `trm solve`. Part 1 talks to the server through the SDK's
+// MODEL_DIR holds tiny sudoku/maze/arc models, EMPTY_DIR none; SHIPPED_MAZE_MODEL is models/maze-small.safetensors
+// (trained), for answering like `trm solve`, SHIPPED_ANY_MAZE_MODEL models/maze.safetensors (any size), for the
+// pick between a kind's two models. Part 1 talks to the server through the SDK's
 // Client + StdioClientTransport (which also validates every structuredContent against the tool's outputSchema);
 // part 2 spawns the server itself and writes raw bytes the SDK would never send. Prints one line per check;
 // exits 1 if any failed.
@@ -16,9 +17,9 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { McpError, ErrorCode } from "@modelcontextprotocol/sdk/types.js";
 
-const [trm, modelDir, emptyDir, shippedMaze] = process.argv.slice(2);
-if (!trm || !modelDir || !emptyDir || !shippedMaze) {
-    console.error("usage: node client.mjs TRM MODEL_DIR EMPTY_DIR SHIPPED_MAZE_MODEL");
+const [trm, modelDir, emptyDir, shippedMaze, shippedAnyMaze] = process.argv.slice(2);
+if (!trm || !modelDir || !emptyDir || !shippedMaze || !shippedAnyMaze) {
+    console.error("usage: node client.mjs TRM MODEL_DIR EMPTY_DIR SHIPPED_MAZE_MODEL SHIPPED_ANY_MAZE_MODEL");
     process.exit(2);
 }
 
@@ -346,7 +347,8 @@ const SG_MAZE = ["#####", "#S.G#", "#####"];
 await check("solve_maze answers '#S.G#' like `trm solve` (halt auto: verified, one step; shipped maze model)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "trm-e2e-maze-"));
     try {
-        copyFileSync(shippedMaze, join(dir, "maze.safetensors"));
+        copyFileSync(shippedMaze, join(dir, "maze-small.safetensors"));
+        copyFileSync(shippedAnyMaze, join(dir, "maze.safetensors"));
         const out = execFileSync(trm, ["solve", "maze", "-m", shippedMaze, "--format", "json"],
                                  { input: SG_MAZE.join("\n") + "\n" });
         const cli = out.toString().trim().split("\n").map(l => JSON.parse(l)).find(m => m.type === "result");
@@ -362,6 +364,29 @@ await check("solve_maze answers '#S.G#' like `trm solve` (halt auto: verified, o
         assert.equal(sc.verified, true, text(r));
         assert.equal(sc.steps, 1);
         assert.deepEqual(sc.answer, ["#####", "#SoG#", "#####"]);
+        assert.equal(sc.model, join(dir, "maze-small.safetensors"));  // the 9x9 model takes it: the one picked
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+});
+
+// A maze the 9x9 model does not take goes to the kind's any-size model in the same directory.
+await check("solve_maze picks maze.safetensors for a 12x12 maze, maze-small.safetensors for a small one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "trm-e2e-maze-"));
+    try {
+        copyFileSync(shippedMaze, join(dir, "maze-small.safetensors"));
+        copyFileSync(shippedAnyMaze, join(dir, "maze.safetensors"));
+        const big = execFileSync(trm, ["generate", "maze", "--size", "12", "--count", "1", "--seed", "3"])
+            .toString().split("\n").filter(l => l.startsWith("#") || l.startsWith("."));
+        assert.equal(big.length, 12, big.join("\n"));
+        const e = await connect(dir);
+        const r = await e.client.callTool({ name: "solve_maze", arguments: { maze: big, views: 1 } });
+        const small = await e.client.callTool({ name: "solve_maze", arguments: { maze: SG_MAZE } });
+        await e.client.close();
+        assert.equal(r.isError, false, text(r));
+        assert.equal(r.structuredContent.model, join(dir, "maze.safetensors"));
+        assert.equal(r.structuredContent.answer.length, 12);
+        assert.equal(small.structuredContent.model, join(dir, "maze-small.safetensors"));
     } finally {
         rmSync(dir, { recursive: true, force: true });
     }
