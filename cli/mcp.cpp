@@ -90,7 +90,7 @@ void register_mcp(CLI::App& app) {
                                           "solve_maze, solve_arc, verify)");
     add_compute_options(sub);
     sub->add_option("--model-dir", o->model_dir,
-                    "directory of <domain>.safetensors models (default: the models/ trm solve uses)");
+                    "directory of <domain>.safetensors models, and maze-small.safetensors (default: the models/ trm solve uses)");
     sub->add_option("--threads", o->threads, "requests run at once, one thread each (default: one per core)")
         ->check(CLI::Range(1, 4096));
     sub->add_flag("-q,--quiet", o->quiet, "no log lines on stderr");

@@ -547,7 +547,8 @@ void register_solve(CLI::App& app) {
     add_compute_options(sub);
     sub->add_option("DOMAIN", o->arg0, domain_names(" | ") + " (detected from the input when left out)")->type_name("");
     sub->add_option("FILE", o->arg1, "puzzle file, or '-' for stdin (the default)")->type_name("");
-    sub->add_option("-m,--model", o->model, "model file (default: models/<domain>.safetensors)");
+    sub->add_option("-m,--model", o->model,
+                    "model file (default: models/<domain>.safetensors; mazes: maze-small.safetensors for those it takes)");
     sub->add_option("--trace", o->trace, "per-step trace: auto (steps for a single puzzle on a terminal or with "
                                          "--format json, else off) | off | steps | cycles (also every H cycle)")
         ->check(CLI::IsMember({"auto", "off", "steps", "cycles"}))->capture_default_str();
