@@ -123,7 +123,9 @@ void expect_refused(const std::string& name, const std::vector<uint8_t>& bytes, 
     CHECK(msg.find(path) != std::string::npos);
     CHECK(msg.find('\n') == std::string::npos);
     for (const auto& p : parts) CHECK_MESSAGE(msg.find(p) != std::string::npos, "missing '", p, "'");
-    CHECK(s < 2.0);  // fails fast: the tiny model loads in milliseconds
+    // fails fast: a guard against a hang or a quadratic parse, not a speed target (the tiny file is refused in
+    // milliseconds); wide, since a sanitizer build on a loaded machine took 2.4 s for the deep header
+    CHECK(s < 10.0);
 }
 void expect_refused(const std::string& name, const TensorFile& f, std::vector<std::string> parts) {
     expect_refused(name, serialize_safetensors(f), std::move(parts));
