@@ -158,19 +158,12 @@ public:
 private:
     // the kind's shipped models that exist, in Domain::default_models order (in dir_ when given)
     std::vector<std::string> found_models(const Domain& d) const {
+        if (dir_.empty()) return cli::found_default_models(d);
         std::vector<std::string> found;
         std::error_code ec;
-        for (const std::string& name : d.default_models()) {
-            if (dir_.empty()) {
-                for (auto& p : cli::default_model_paths(name))
-                    if (fs::is_regular_file(p, ec)) {
-                        found.push_back(p);
-                        break;
-                    }
-            } else if (auto p = (fs::path(dir_) / (name + ".safetensors")).string(); fs::is_regular_file(p, ec)) {
+        for (const std::string& name : d.default_models())
+            if (auto p = (fs::path(dir_) / (name + ".safetensors")).string(); fs::is_regular_file(p, ec))
                 found.push_back(p);
-            }
-        }
         return found;
     }
 

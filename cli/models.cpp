@@ -42,6 +42,18 @@ std::vector<std::string> default_model_paths(const std::string& name) {
     return out;
 }
 
+std::vector<std::string> found_default_models(const Domain& d) {
+    std::vector<std::string> found;
+    std::error_code ec;
+    for (const std::string& name : d.default_models())
+        for (auto& p : default_model_paths(name))
+            if (fs::is_regular_file(p, ec)) {
+                found.push_back(p);
+                break;  // the first place that has it
+            }
+    return found;
+}
+
 std::optional<Config> read_model_config(const std::string& path, const Domain& d) {
     try {
         if (detect_model_format(path) != ModelFormat::Safetensors) return std::nullopt;
@@ -73,18 +85,11 @@ std::string resolve_model_path(const std::string& flag, const Domain& d, std::sp
         if (!fs::exists(flag, ec)) fail("{}: model file not found", flag);
         return flag;
     }
-    std::vector<std::string> found, looked;
-    for (const std::string& name : d.default_models())
-        for (auto& p : default_model_paths(name)) {
-            looked.push_back(p);
-            if (fs::is_regular_file(p, ec)) {
-                found.push_back(p);
-                break;  // the first place that has it, as for one model
-            }
-        }
+    const std::vector<std::string> found = found_default_models(d);
     if (!found.empty()) return first_model_taking(found, d, items);
     std::string list;
-    for (auto& p : looked) list += (list.empty() ? "" : ", ") + p;
+    for (const std::string& name : d.default_models())
+        for (auto& p : default_model_paths(name)) list += (list.empty() ? "" : ", ") + p;
     const char* n = d.name();
     throw Error(fmt::format("no {} model found (looked for {})", n, list),
                 fmt::format("train one with `trm train {} -o models/{}.safetensors`, or pass --model FILE", n, n));

@@ -16,6 +16,9 @@ namespace trm::cli {
 //   the source tree's models/ (TRM_SOURCE_MODELS_DIR), the install's models dir (TRM_INSTALL_MODELS_DIR).
 std::vector<std::string> default_model_paths(const std::string& name);
 
+// The first existing path of each of d.default_models(), in that order (names found nowhere are left out).
+std::vector<std::string> found_default_models(const Domain& d);
+
 // `flag` when not empty (it must exist). Else the kind's default: of the first existing path of each name in
 // d.default_models(), the first whose model takes every item of `items` (Domain::model_takes; any when `items` is
 // empty), or the last one found when none takes them all (its own error then names the item and the grid).
