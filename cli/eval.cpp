@@ -111,6 +111,25 @@ private:
     size_t next_ = 0;
 };
 
+// Passes items on and remembers whether one was refused by the model (Domain::model_takes): the encoder's error
+// for it then gets a hint naming the kind's wider model, since the pick went by the first batch only.
+class TakesCheck final : public ItemReader {
+public:
+    TakesCheck(std::unique_ptr<ItemReader> in, const Domain& d, const Config& c) : in_(std::move(in)), d_(d), c_(c) {}
+    bool refused() const { return refused_; }
+    bool next(Item& out) override {
+        if (!in_->next(out)) return false;
+        refused_ = refused_ || !d_.model_takes(c_, out);
+        return true;
+    }
+
+private:
+    std::unique_ptr<ItemReader> in_;
+    const Domain& d_;
+    const Config& c_;
+    bool refused_ = false;
+};
+
 int run_eval(const Domain& d, const EvalCli& o, const MakeSource& make_source) {
     if (o.threads > 0) set_threads(o.threads);
     std::string path = resolve_model_path(o.model, d);
@@ -125,6 +144,17 @@ int run_eval(const Domain& d, const EvalCli& o, const MakeSource& make_source) {
             model = load_domain_model(path, d);
         }
         src.items = std::move(ahead);
+    }
+    TakesCheck* check = nullptr;  // set when a wider shipped model exists than the one picked
+    std::string wider;
+    if (o.model.empty()) {
+        const std::vector<std::string> found = found_default_models(d);
+        if (!found.empty() && found.back() != path) {
+            wider = found.back();
+            auto c = std::make_unique<TakesCheck>(std::move(src.items), d, model.cfg());
+            check = c.get();
+            src.items = std::move(c);
+        }
     }
     EvalSetup setup;
     setup.domain = &d;
@@ -149,7 +179,16 @@ int run_eval(const Domain& d, const EvalCli& o, const MakeSource& make_source) {
     EvalOptions eo;
     eo.limit = o.limit;
     eo.on_progress = [&](int64_t n) { progress.update(n); };
-    const EvalReport report = evaluate(model, *src.items, setup, eo);
+    EvalReport report;
+    try {
+        report = evaluate(model, *src.items, setup, eo);
+    } catch (Error& e) {
+        if (check && check->refused())
+            e.hint = fmt::format("without --model, trm eval takes the first shipped model that takes the first {} {} "
+                                 "({}); pass --model {} for larger ones",
+                                 o.batch, d.noun(o.batch), path, wider);
+        throw;
+    }
     progress.done();
     if (o.format == "json") {
         fmt::print("{}\n", report.json.dump());

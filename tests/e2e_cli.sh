@@ -348,6 +348,11 @@ x=r[0]; assert x['model'].endswith('models/maze.safetensors') and len(x['answer'
     [[ $rc -eq 0 || $rc -eq 3 ]] && grep -q '^model: .*models/maze.safetensors from maze 5 on' "$tmp/err" &&
         pyjson "r=[l for l in lines if l['type']=='result']; assert [x['model'].split('/')[-1] for x in r]==4*['maze-small.safetensors']+['maze.safetensors'], r" \
         && ok || fail "mixed sizes: model switch (exit $rc, $(head -c 300 "$tmp/err"))"
+    # eval picks by the first batch: a larger maze later stops it, with a hint naming the any-size model
+    expect_rc 1 "eval mixed sizes" -- "$TRM" eval maze --data "$tmp/mixed.txt" --views 1 --batch 2
+    grep -q "mixed.txt:.*: maze is 12x12, larger than the model's 9x9 grid" "$tmp/err" &&
+        grep -q '^hint: without --model, .*pass --model .*models/maze.safetensors' "$tmp/err" && ok ||
+        fail "eval mixed sizes: error and hint: $(cat "$tmp/err")"
     expect_rc 0 "default maze model, eval" -- "$TRM" eval maze --generate --count 2 --size 12 --views 1 --format json
     pyjson "x=lines[0]; assert x['n']==2 and x['model'].endswith('models/maze.safetensors'), x" && ok || fail "eval picks maze"
 fi
