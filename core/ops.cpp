@@ -326,6 +326,42 @@ TRM_VECTOR_CLONES static void softmax_cols(float* s, int L, float scale) {
     }
 }
 
+// A short last block of at most this many query rows goes row by row: the packed products cost a whole kNR-column
+// block whatever its rows (a 16x16 maze: L = 257, whose 1-row fifth block took a fifth of attention's time).
+constexpr int kAttentionDirectRows = 8;
+
+// Query rows q[0..rb) of one head, one at a time, into out [rb, hd] and the block's p^T s [L, kNR] (its first rb
+// columns), computed as attention_head_packed's block would be.
+static void attention_rows_direct(float* out, int ldo, float* s, const float* q, const float* k, const float* v,
+                                  int ld, int L, int hd, int rb, float scale) {
+    for (int r = 0; r < rb; r++) {
+        const float* qr = q + size_t(r) * ld;
+        float mx = -3.0e38f, sum = 0.0f;
+        for (int j = 0; j < L; j++) {
+            const float* kj = k + size_t(j) * ld;
+            float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+            for (int d = 0; d < hd; d++) acc += qr[d] * kj[d];
+            s[size_t(j) * kNR + r] = acc * scale;
+            mx = std::max(mx, acc * scale);
+        }
+        for (int j = 0; j < L; j++) {
+            float& e = s[size_t(j) * kNR + r];
+            e = exp_fast(e - mx);
+            sum += e;
+        }
+        const float inv = 1.0f / sum;
+        float* o = out + size_t(r) * ldo;
+        for (int d = 0; d < hd; d++) o[d] = 0.0f;
+        for (int j = 0; j < L; j++) {
+            const float pj = s[size_t(j) * kNR + r] *= inv;
+            const float* vj = v + size_t(j) * ld;
+#pragma omp simd
+            for (int d = 0; d < hd; d++) o[d] += pj * vj[d];
+        }
+    }
+}
+
 // One head on trm's packed kernel, query rows in blocks of kAttentionRowBlock (= kNR). The scores are computed
 // transposed, so that a block's p^T [L, kNR] is at once the softmax's input (softmax down columns, vectorised over
 // the 64 query rows) and the B operand of p v, read in place: nothing is packed inside the loop but q's block.
@@ -345,6 +381,10 @@ static void attention_head_packed(float* out, int ldo, float* pt, bool keep, con
     for (int i0 = 0; i0 < L; i0 += kNR) {
         const int rb = std::min(kNR, L - i0);
         float* s = keep ? pt + size_t(i0) * L : pt;
+        if (rb <= kAttentionDirectRows) {
+            attention_rows_direct(out + size_t(i0) * ldo, ldo, s, q + size_t(i0) * ld, k, v, ld, L, hd, rb, scale);
+            continue;
+        }
         pack_b(qb.data(), q + size_t(i0) * ld, ld, true, hd, rb);  // B[d, r] = q[i0 + r, d], zero past rb
         gemm_packed(L, kNR, hd, ka.data(), qb.data(), s, kNR, Epilogue::Store);
         softmax_cols(s, L, scale);
@@ -377,6 +417,41 @@ TRM_VECTOR_CLONES void attention_forward(float* att, float* probs, const float* 
         }
 }
 
+// The backward of attention_rows_direct: query rows [0, rb) of a block whose p^T is p [L, kNR]; dq rows written,
+// dk^T and dv^T [hd, L] accumulated (zeroed first when `first`). ds: L floats of scratch.
+static void attention_rows_backward_direct(float* dq, float* dkt, float* dvt, bool first, float* ds, const float* dout,
+                                           int ldd, const float* q, const float* k, const float* v, const float* p,
+                                           int ld, int L, int hd, int rb, float scale) {
+    if (first) {
+        std::fill(dkt, dkt + size_t(hd) * L, 0.0f);
+        std::fill(dvt, dvt + size_t(hd) * L, 0.0f);
+    }
+    for (int r = 0; r < rb; r++) {
+        const float* dor = dout + size_t(r) * ldd;
+        const float* qr = q + size_t(r) * ld;
+        float dot = 0.0f;
+        for (int j = 0; j < L; j++) {  // dp = do v^T, dv += p^T do
+            const float pj = p[size_t(j) * kNR + r];
+            const float* vj = v + size_t(j) * ld;
+            float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+            for (int d = 0; d < hd; d++) acc += dor[d] * vj[d];
+            ds[j] = acc;
+            dot += acc * pj;
+            for (int d = 0; d < hd; d++) dvt[size_t(d) * L + j] += pj * dor[d];
+        }
+        float* dqr = dq + size_t(r) * ld;
+        for (int d = 0; d < hd; d++) dqr[d] = 0.0f;
+        for (int j = 0; j < L; j++) {  // ds = p * (dp - dot) * scale; dq = ds k, dk += ds^T q
+            const float dsj = p[size_t(j) * kNR + r] * (ds[j] - dot) * scale;
+            const float* kj = k + size_t(j) * ld;
+#pragma omp simd
+            for (int d = 0; d < hd; d++) dqr[d] += dsj * kj[d];
+            for (int d = 0; d < hd; d++) dkt[size_t(d) * L + j] += dsj * qr[d];
+        }
+    }
+}
+
 // One head's backward on trm's packed kernel from the forward's p^T blocks; the block's dp^T and ds^T [L, kNR]
 // come out in the same layout, so the softmax backward is element-wise over query columns and ds^T is dq's B
 // operand in place. dk and dv are accumulated over the blocks transposed ([hd, L]) and written once at the end.
@@ -403,6 +478,11 @@ static void attention_head_backward_packed(float* dq, float* dk, float* dv, int 
         const float* dor = dout + size_t(i0) * ldd;
         const float* qr = q + size_t(i0) * ld;
         const Epilogue acc = i0 == 0 ? Epilogue::Store : Epilogue::Add;
+        if (rb <= kAttentionDirectRows) {
+            attention_rows_backward_direct(dq + size_t(i0) * ld, dkt.data(), dvt.data(), i0 == 0, ds, dor, ldd, qr, k,
+                                           v, p, ld, L, hd, rb, scale);
+            continue;
+        }
         // dv^T += do_blk^T @ p_blk (p_blk [rb, L] packed from its transpose)
         pack_a(a_op.data(), dor, ldd, true, hd, rb);
         pack_b(b_op.data(), p, kNR, true, rb, L);

@@ -549,12 +549,13 @@ TEST_CASE("rope_backward is the transpose of rope_forward (finite differences, r
 // attention
 // ---------------------------------------------------------------------------------------------------------------
 
-// Shapes of the attention tests: a small one, and one of several query-row blocks of the packed path
-// (kAttentionRowBlock) with a head width that is not a multiple of the micro-tile's rows.
+// Shapes of the attention tests: a small one (one short block, row by row), one of several query-row blocks of the
+// packed path (kAttentionRowBlock) with a head width that is not a multiple of the micro-tile's rows, and one whose
+// last block has one row (row by row after packed blocks, as a 16x16 maze's L = 257).
 struct AttShape {
     int B, L, H, hd;
 };
-const AttShape kAttShapes[] = {{2, 7, 2, 4}, {1, kAttentionRowBlock + 9, 2, 16}};
+const AttShape kAttShapes[] = {{2, 7, 2, 4}, {1, kAttentionRowBlock + 9, 2, 16}, {1, 2 * kAttentionRowBlock + 1, 2, 8}};
 
 TEST_CASE("attention_forward: saved and scratch probabilities give the same output; rows of probs sum to 1") {
   for (const AttShape& shape : kAttShapes) {
@@ -573,9 +574,9 @@ TEST_CASE("attention_forward: saved and scratch probabilities give the same outp
             for (int j = 0; j < L; j++) s += attention_prob(probs.data() + size_t(bh) * slot, L, i, j);
             CHECK(std::abs(s - 1) < 1e-6);
         }
-    // one output element by hand in double: the last batch, head 1, query 3 (the small shape) or one of the
-    // second block, channel 2
-    const int b = B - 1, h = 1, i = L > kAttentionRowBlock ? kAttentionRowBlock + 3 : 3, c = 2;
+    // one output element by hand in double: the last batch, head 1, query 3 (the small shape), one of the second
+    // block, or the one-row block's, channel 2
+    const int b = B - 1, h = 1, i = L % kAttentionRowBlock == 1 ? L - 1 : L > kAttentionRowBlock ? kAttentionRowBlock + 3 : 3, c = 2;
     auto at = [&](int l, int part, int k) { return double(qkv[(size_t(b) * L + l) * 3 * D + size_t(part) * D + h * hd + k]); };
     std::vector<double> sc(L);
     double mx = -1e300, sum = 0, want = 0;
