@@ -5,7 +5,7 @@
 # These are the CPU recipes, runnable on any machine. models/sudoku.safetensors and models/arc.safetensors come from
 # the GPU recipes (scripts/gpu/*-gpu-recipe.sh); the CPU recipes here write models/sudoku-cpu.safetensors and
 # models/arc-cpu.safetensors.
-# Usage: scripts/train-models.sh [build/trm] [sudoku-cpu|maze-small|maze|maze30-g8|maze30-g12|maze30-g16|maze30|arc-cpu|arc30 ...]
+# Usage: scripts/train-models.sh [build/trm] [sudoku-cpu|maze-small|maze|maze30-g8|maze30-g12|maze30-g16|maze30-g20|maze30|arc-cpu|arc30 ...]
 set -euo pipefail
 trm=${1:-build/trm}; shift || true
 cd "$(dirname "$0")/.."
@@ -44,7 +44,7 @@ for m in $want; do
       # models/maze.safetensors (any size): the curriculum's best network so far, as measured by
       # scripts/eval-maze30.sh (models/README.md, "Mazes at 30x30"); the stages below train it
       cp models/train-state/maze30-g12-step20000.safetensors models/maze.safetensors ;;
-    maze30-g8|maze30-g12|maze30-g16)
+    maze30-g8|maze30-g12|maze30-g16|maze30-g20)
       # The 30x30 maze model (issue 20; models/README.md, "Mazes at 30x30") grows through canvases: rope2d
       # attention's weights do not depend on the grid, so it learns first where steps are cheap (8x8: ~190
       # example-steps/s on one thread; 12x12: ~75; 30x30: ~5). Sides from 6 to the canvas (even; smaller mazes padded
@@ -61,10 +61,14 @@ for m in $want; do
       # The 16x16 stage (sides 8-16) starts from the finished 12x12 stage: its last 8,700 steps, while the learning
       # rate decayed, took it from 32% to 78% of 10x10 mazes; a 16x16 stage started from its step-11,300 weights
       # had 33% of 10x10 and 1% of 12x12 mazes after 4,000 steps (the card).
+      # The 20x20 stage (sides 10-20) likewise starts from the finished 16x16 stage.
       min=6
       if [ "$g" = 16 ]; then min=8
         [ -f models/train-state/maze30-g16.state.safetensors ] ||
           init=(--init-from models/train-state/maze30-g12-step20000.safetensors); fi
+      if [ "$g" = 20 ]; then min=10
+        [ -f models/train-state/maze30-g20.state.safetensors ] ||
+          init=(--init-from models/train-state/maze30-g16-step20000.safetensors); fi
       ship=0 run "$m" maze --grid "$g" --maze-min-size "$min" --hidden 64 --heads 4 --mlp-t false --pos rope2d \
         --rope-theta 16 --H-cycles 2 --L-cycles 3 --halt-max-steps 8 --puzzle-emb-ndim 64 --batch 32 --lr 3e-4 \
         --warmup 100 --weight-decay 0.1 --steps 20000 --cosine-steps 20000 --eval-every 250 --eval-count 128 \
@@ -72,10 +76,10 @@ for m in $want; do
         --time-limit "${TIME_LIMIT:-110}" "${init[@]}" ;;
     maze30)
       # The last stage: the same network on the 30x30 canvas of Maze-Hard, sides 10, 12, ..., 30 (shortest path >=
-      # ~1.5 x side), starting from the 16x16 stage's weights when it has no state of its own yet. Start each stage
+      # ~1.5 x side), starting from the 20x20 stage's weights when it has no state of its own yet. Start each stage
       # when the previous one's held-out exact accuracy levels off (the card has the curves).
       init=()
-      [ -f models/train-state/maze30.state.safetensors ] || init=(--init-from runs/maze30-g16.safetensors)
+      [ -f models/train-state/maze30.state.safetensors ] || init=(--init-from runs/maze30-g20.safetensors)
       ship=0 run maze30 maze --grid 30 --maze-size 30 --maze-min-size 10 --hidden 64 --heads 4 --mlp-t false \
         --pos rope2d --rope-theta 16 --H-cycles 2 --L-cycles 3 --halt-max-steps 8 --puzzle-emb-ndim 64 --batch 16 \
         --lr 3e-4 --warmup 100 --weight-decay 0.1 --steps 20000 --cosine-steps 20000 --eval-every 250 \
@@ -105,7 +109,7 @@ for m in $want; do
         --halt-max-steps 4 --puzzle-emb-ndim 64 --batch 16 --lr 1e-3 --puzzle-emb-lr 1e-2 --warmup 100 \
         --weight-decay 0.1 --steps 40000 --eval-every 500 --eval-count 64 --save-every 50 --threads 1 --seed 1 \
         --precision fp32 --time-limit "${TIME_LIMIT:-110}" ;;
-    *) echo "unknown model '$m' (sudoku-cpu, maze-small, maze, maze30-g8, maze30-g12, maze30-g16, maze30, arc-cpu, arc30;" \
+    *) echo "unknown model '$m' (sudoku-cpu, maze-small, maze, maze30-g8, maze30-g12, maze30-g16, maze30-g20, maze30, arc-cpu, arc30;" \
             "models/sudoku and arc: scripts/gpu/)" >&2; exit 2 ;;
   esac
 done
