@@ -296,18 +296,17 @@ float attention_prob(const float* slot, int L, int i, int j) {
     return slot[size_t(i / kNR) * kNR * L + size_t(j) * kNR + size_t(i % kNR)];
 }
 
-// Softmax down each of the kNR columns of s [L, kNR] (the scores of kNR query rows against the L keys), the
-// scores first scaled by `scale`: every pass is element-wise over rows of 64 floats, with no horizontal reduction.
-TRM_VECTOR_CLONES static void softmax_cols(float* s, int L, float scale) {
+// Softmax down each of the kNR columns of s [L, kNR] (the scores of kNR query rows against the L keys, already
+// scaled): every pass is element-wise over rows of 64 floats, with no horizontal reduction. normalize = false leaves
+// the exponentials unnormalised and puts each column's 1 / sum in inv, for the caller to scale p v's rows instead
+// (one pass over s fewer where p is not kept).
+TRM_VECTOR_CLONES static void softmax_cols(float* s, int L, bool normalize, float* inv) {
     alignas(64) float mx[kNR], sum[kNR];
     for (int r = 0; r < kNR; r++) { mx[r] = -3.0e38f; sum[r] = 0.0f; }
     for (int j = 0; j < L; j++) {
-        float* row = s + size_t(j) * kNR;
+        const float* row = s + size_t(j) * kNR;
 #pragma omp simd
-        for (int r = 0; r < kNR; r++) {
-            row[r] *= scale;
-            mx[r] = row[r] > mx[r] ? row[r] : mx[r];
-        }
+        for (int r = 0; r < kNR; r++) mx[r] = row[r] > mx[r] ? row[r] : mx[r];
     }
     for (int j = 0; j < L; j++) {
         float* row = s + size_t(j) * kNR;
@@ -318,11 +317,12 @@ TRM_VECTOR_CLONES static void softmax_cols(float* s, int L, float scale) {
         }
     }
 #pragma omp simd
-    for (int r = 0; r < kNR; r++) sum[r] = 1.0f / sum[r];
+    for (int r = 0; r < kNR; r++) inv[r] = 1.0f / sum[r];
+    if (!normalize) return;
     for (int j = 0; j < L; j++) {
         float* row = s + size_t(j) * kNR;
 #pragma omp simd
-        for (int r = 0; r < kNR; r++) row[r] *= sum[r];
+        for (int r = 0; r < kNR; r++) row[r] *= inv[r];
     }
 }
 
@@ -386,11 +386,15 @@ static void attention_head_packed(float* out, int ldo, float* pt, bool keep, con
             continue;
         }
         pack_b(qb.data(), q + size_t(i0) * ld, ld, true, hd, rb);  // B[d, r] = q[i0 + r, d], zero past rb
+        for (float& x : qb) x *= scale;  // the scores come out scaled
         gemm_packed(L, kNR, hd, ka.data(), qb.data(), s, kNR, Epilogue::Store);
-        softmax_cols(s, L, scale);
+        alignas(64) float inv[kNR];
+        softmax_cols(s, L, keep, inv);  // kept p is normalised (backward reads it); else p v's rows are scaled
         gemm_packed(hd, kNR, L, vt.data(), s, ot.data(), kNR, Epilogue::Store, nullptr, 0, /*ldb=*/kNR);
-        for (int r = 0; r < rb; r++)
-            for (int d = 0; d < hd; d++) out[size_t(i0 + r) * ldo + d] = ot[size_t(d) * kNR + r];
+        for (int r = 0; r < rb; r++) {
+            const float f = keep ? 1.0f : inv[r];
+            for (int d = 0; d < hd; d++) out[size_t(i0 + r) * ldo + d] = ot[size_t(d) * kNR + r] * f;
+        }
     }
 }
 

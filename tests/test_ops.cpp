@@ -567,7 +567,10 @@ TEST_CASE("attention_forward: saved and scratch probabilities give the same outp
     std::vector<float> att(size_t(B) * L * D), att2(att.size()), probs(size_t(B) * H * slot), scratch(slot);
     attention_forward(att.data(), probs.data(), qkv.data(), B, L, H, hd, true);
     attention_forward(att2.data(), scratch.data(), qkv.data(), B, L, H, hd, false);
-    CHECK(all_equal(att, att2));
+    // the same up to rounding: without saved probabilities the packed path normalises p v's rows instead of p
+    double worst = 0;
+    for (size_t x = 0; x < att.size(); x++) worst = std::max(worst, double(std::abs(att[x] - att2[x])));
+    CHECK(worst < 1e-6);
     for (int bh = 0; bh < B * H; bh++)
         for (int i = 0; i < L; i++) {
             double s = 0;
