@@ -21,7 +21,7 @@ namespace {
 
 // k block: one pass over K up to 2048, since L1-sized blocks' partial sums cost more than streaming the B
 // sub-panel (K x kNR, <= 512 KiB) from L2 saves.
-constexpr int kKC = 2048;
+constexpr int kKC = kMaxPlainK;
 constexpr int kMC = kRowChunk;
 
 static_assert(kNR % 32 == 0 && kMC % kMR == 0);
@@ -229,8 +229,10 @@ size_t packed_a_gated_rows_floats(int I, int K) { return size_t((I + kMR / 2 - 1
 
 void pack_a_gated_rows(float* dst, const float* w, int I, int K) { pack_gate_up_pairs(dst, w, I, K, kMR); }
 
+bool a_in_place(int K) { return !bf16() && K <= kKC; }
+
 void gemm_packed(int M, int N, int K, const float* Ap, const float* Bp, float* C, int ldc, Epilogue e, float* gu,
-                 int ldgu, int ldb) {
+                 int ldgu, int ldb, int lda) {
     if (M <= 0 || N <= 0) return;
     const bool gated = e == Epilogue::SwiGLU || e == Epilogue::SwiGLUPackA;
     const bool rows = e == Epilogue::SwiGLURows || e == Epilogue::SwiGLURowsPackB;
@@ -245,8 +247,10 @@ void gemm_packed(int M, int N, int K, const float* Ap, const float* Bp, float* C
     TRM_CHECK(!half || packed_b);  // bf16 products read only packed (already rounded) operands
     // SwiGLU written as a bf16 operand: each word pairs two act values of the next product's k
     TRM_CHECK(!half || (e != Epilogue::SwiGLUPackA && e != Epilogue::SwiGLURowsPackB) || (rows ? M : N) % 2 == 0);
+    const bool plain_a = lda != 0;
+    TRM_CHECK(!plain_a || (a_in_place(K) && !rows));  // one k block; SwiGLURows reads its own packed A
     const Kernels& kt = kernels();
-    const Kernel* kern = half ? kt.bf16 : kt.f32;
+    const Kernel* kern = plain_a ? kt.f32_plain : half ? kt.bf16 : kt.f32;
     TRM_CHECK(kern[kMR] != nullptr);
     // Panel by panel: each k block of the panel is used by every row tile while it sits in cache. With more than
     // one k block, the partial sums of the panel's tiles wait in `part` ([tiles][kMR][kNR]) and only the last
@@ -261,10 +265,11 @@ void gemm_packed(int M, int N, int K, const float* Ap, const float* Bp, float* C
             const float* bp = packed_b ? Bp + size_t(p) * K * kNR + k_offset(pc, kNR) : Bp + size_t(pc) * ldb + size_t(p) * kNR;
             for (int t = 0; t < tiles; t++) {
                 const int m0 = t * tile_rows;
-                const float* ap = Ap + size_t(t) * kMR * K + k_offset(pc, kMR);
+                const float* ap = plain_a ? Ap + size_t(m0) * lda : Ap + size_t(t) * kMR * K + k_offset(pc, kMR);
                 float* tp = part ? part + size_t(t) * kMR * kNR : nullptr;
                 Tile o;
                 o.init = kb > 0 ? tp : nullptr;
+                o.lda = lda;
                 if (!last) {  // the whole tile, all kMR rows (the padding rows of A are zeros)
                     o.c = tp; o.ldc = kNR; o.nvalid = kNR;
                     kern[kMR](kc, ap, bp, ldb, o);
@@ -329,14 +334,16 @@ void linear_packed(float* out, const float* inp, int R, const PackedLinear& w, E
     TRM_CHECK(!gu || (col0 == 0 && col1 == N));  // the pre-activation's up half sits N columns after its gate half
     const float* bp = w.from_column(col0);
     const int chunk = row_chunk(R, w.in);
-    float* ap = gemm_workspace(Workspace::PackedRows, packed_a_floats(chunk, w.in));
+    const bool in_place = a_in_place(w.in);  // fp32: the kernel reads inp's rows where they are
+    float* ap = in_place ? nullptr : gemm_workspace(Workspace::PackedRows, packed_a_floats(chunk, w.in));
     for (int r0 = 0; r0 < R; r0 += chunk) {
         const int mc = std::min(chunk, R - r0);
-        pack_a(ap, inp + size_t(r0) * w.in, w.in, false, mc, w.in);
+        const float* a = inp + size_t(r0) * w.in;
+        if (!in_place) pack_a(ap, a, w.in, false, mc, w.in);
         // row r0 (a whole number of tiles) starts at r0 * N in either layout; a column at col0 (* kMR packed)
         float* c = out + size_t(r0) * N + (e == Epilogue::SwiGLUPackA ? packed_a_col_offset(col0) : size_t(col0));
-        gemm_packed(mc, col1 - col0, w.in, ap, bp, c, N, e,
-                    gu ? gu + size_t(r0) * w.out + col0 : nullptr, w.out);
+        gemm_packed(mc, col1 - col0, w.in, in_place ? a : ap, bp, c, N, e,
+                    gu ? gu + size_t(r0) * w.out + col0 : nullptr, w.out, 0, in_place ? w.in : 0);
     }
 }
 
@@ -346,11 +353,17 @@ void gemm_any(bool trans_a, bool trans_b, int M, int N, int K, const float* A, i
     float* bp = gemm_workspace(Workspace::AnyB, packed_b_floats(K, N));
     pack_b(bp, B, ldb, trans_b, K, N);
     const int chunk = row_chunk(M, K);
-    float* ap = gemm_workspace(Workspace::PackedRows, packed_a_floats(chunk, K));
+    const bool in_place = !trans_a && a_in_place(K);  // fp32: the kernel reads A's rows where they are
+    float* ap = in_place ? nullptr : gemm_workspace(Workspace::PackedRows, packed_a_floats(chunk, K));
     for (int r0 = 0; r0 < M; r0 += chunk) {
         const int mc = std::min(chunk, M - r0);
+        const Epilogue e = accumulate ? Epilogue::Add : Epilogue::Store;
+        if (in_place) {
+            gemm_packed(mc, N, K, A + size_t(r0) * lda, bp, C + size_t(r0) * ldc, ldc, e, nullptr, 0, 0, lda);
+            continue;
+        }
         pack_a(ap, trans_a ? A + r0 : A + size_t(r0) * lda, lda, trans_a, mc, K);
-        gemm_packed(mc, N, K, ap, bp, C + size_t(r0) * ldc, ldc, accumulate ? Epilogue::Add : Epilogue::Store);
+        gemm_packed(mc, N, K, ap, bp, C + size_t(r0) * ldc, ldc, e);
     }
 }
 

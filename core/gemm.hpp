@@ -68,8 +68,13 @@ void pack_a_gated_rows(float* dst, const float* w, int I, int K);
 // SwiGLUPackA / SwiGLURowsPackB take C at the packed operand's start and ldc = its K (I); a column range of act
 // (col0 below, a team member's share) starts at C + col0 * kMR (PackA) or C + col0 * ldc (PackB, col0 % kNR = 0).
 // ldb != 0: B is a plain row-major [K, N] matrix with that row stride, read in place (N a multiple of kNR).
+// lda != 0: A is a plain row-major [M, K] matrix with that row stride, read in place (fp32 only, K <= kMaxPlainK,
+// not with SwiGLURows*): a_in_place() says when a caller may skip pack_a.
 void gemm_packed(int M, int N, int K, const float* Ap, const float* Bp, float* C, int ldc, Epilogue e,
-                 float* gu = nullptr, int ldgu = 0, int ldb = 0);
+                 float* gu = nullptr, int ldgu = 0, int ldb = 0, int lda = 0);
+inline constexpr int kMaxPlainK = 2048;  // one k block of gemm_packed: the kernel sums all of K at once
+// Whether gemm_packed can read a plain A of K columns in place now (fp32 products, K within one k block).
+bool a_in_place(int K);
 
 // A weight packed once as the B operand of x @ w^T (w [out, in], PyTorch layout).
 struct PackedLinear {

@@ -34,14 +34,18 @@ struct Tile {
     int vrows = 0;                // SwiGLURows: valid act rows of the tile (1..kMR/2)
     bool bf16_out = false;        // PackA / PackB: the consuming product runs in bf16 (write k-pair words)
     int k0 = 0;                   // PackB in bf16: the act row (k of the next product) of the tile's first row
+    int lda = 0;                  // the f32_plain kernels: A's row stride (A read in place, row-major)
 };
 
 // kernel<MR>(kc, a, b, ldb, tile): the tile's sum over kc values of k (from tile.init or zero) goes to C by the
 // epilogue. fp32: a [kc][kMR], b [kc][ldb] floats. bf16: a [ceil(kc/2)][kMR], b [ceil(kc/2)][ldb] k-pair words.
+// f32_plain: a is A itself at the tile's first row, MR rows of kc floats tile.lda apart (no packing: the
+// activations of a linear layer are read where they are).
 using Kernel = void (*)(int, const float*, const float*, int, const Tile&);
 struct Kernels {
-    Kernel f32[kMR + 1];   // by tile height 1..kMR
-    Kernel bf16[kMR + 1];  // null where this unit has no bf16 products
+    Kernel f32[kMR + 1];        // by tile height 1..kMR
+    Kernel f32_plain[kMR + 1];  // the same with A read in place
+    Kernel bf16[kMR + 1];       // null where this unit has no bf16 products
 };
 
 const Kernels* kernels_portable();
@@ -147,7 +151,7 @@ inline void epilogue(const float (&t)[MR][kNR], const Tile& o) {
 }
 
 // Portable loops (vectorised by the compiler for whatever the unit is built for).
-template <int MR>
+template <int MR, bool Plain = false>
 void kernel_loops(int kc, const float* __restrict a, const float* __restrict b, int ldb, const Tile& o) {
     float t[MR][kNR] = {};
     if (o.init)
@@ -155,7 +159,7 @@ void kernel_loops(int kc, const float* __restrict a, const float* __restrict b, 
             for (int j = 0; j < kNR; j++) t[i][j] = o.init[i * kNR + j];
     for (int k = 0; k < kc; k++)
         for (int i = 0; i < MR; i++) {
-            const float av = a[size_t(k) * kMR + i];
+            const float av = Plain ? a[size_t(i) * o.lda + k] : a[size_t(k) * kMR + i];
 #pragma omp simd
             for (int j = 0; j < kNR; j++) t[i][j] += av * b[size_t(k) * ldb + j];
         }
@@ -227,11 +231,14 @@ inline void load_init(__m512 (&r)[MR][kNR / 16], const Tile& o) {
     for (int i = 0; i < MR; i++) _mm_prefetch(reinterpret_cast<const char*>(o.c + size_t(i) * o.ldc), _MM_HINT_T0);
 }
 
-// C tile [MR, kNR] from a [kc][kMR] and b [kc][ldb] (kNR columns used): 4 vectors of B per k, one broadcast of
-// A per row, MR x 4 accumulators (24 of the 32 zmm registers at MR = 6).
-template <int MR>
+// C tile [MR, kNR] from a [kc][kMR] (Plain: MR rows of A, o.lda apart) and b [kc][ldb] (kNR columns used): 4
+// vectors of B per k, one broadcast of A per row, MR x 4 accumulators (24 of the 32 zmm registers at MR = 6).
+template <int MR, bool Plain = false>
 void kernel_avx512(int kc, const float* __restrict a, const float* __restrict b, int ldb, const Tile& o) {
     constexpr int V = kNR / 16;
+    const float* ar[MR];  // row i's k-th value at ar[i][k * ks]
+    for (int i = 0; i < MR; i++) ar[i] = Plain ? a + size_t(i) * o.lda : a + i;
+    constexpr size_t ks = Plain ? 1 : kMR;
     __m512 r[MR][V];
     load_init<MR>(r, o);
 #pragma GCC unroll 2
@@ -239,7 +246,7 @@ void kernel_avx512(int kc, const float* __restrict a, const float* __restrict b,
         __m512 bv[V];
         for (int j = 0; j < V; j++) bv[j] = _mm512_loadu_ps(b + size_t(k) * ldb + 16 * j);
         for (int i = 0; i < MR; i++) {
-            const __m512 av = _mm512_set1_ps(a[size_t(k) * kMR + i]);
+            const __m512 av = _mm512_set1_ps(ar[i][size_t(k) * ks]);
             for (int j = 0; j < V; j++) r[i][j] = _mm512_fmadd_ps(av, bv[j], r[i][j]);
         }
     }
@@ -277,11 +284,16 @@ Kernels make_kernels() {
 #if defined(__AVX512F__)
     const Kernel f32[] = {nullptr, kernel_avx512<1>, kernel_avx512<2>, kernel_avx512<3>, kernel_avx512<4>,
                           kernel_avx512<5>, kernel_avx512<6>};
+    const Kernel plain[] = {nullptr, kernel_avx512<1, true>, kernel_avx512<2, true>, kernel_avx512<3, true>,
+                            kernel_avx512<4, true>, kernel_avx512<5, true>, kernel_avx512<6, true>};
 #else
     const Kernel f32[] = {nullptr, kernel_loops<1>, kernel_loops<2>, kernel_loops<3>, kernel_loops<4>,
                           kernel_loops<5>, kernel_loops<6>};
+    const Kernel plain[] = {nullptr, kernel_loops<1, true>, kernel_loops<2, true>, kernel_loops<3, true>,
+                            kernel_loops<4, true>, kernel_loops<5, true>, kernel_loops<6, true>};
 #endif
     for (int i = 0; i <= kMR; i++) k.f32[i] = f32[i];
+    for (int i = 0; i <= kMR; i++) k.f32_plain[i] = plain[i];
 #if defined(__AVX512BF16__)
     const Kernel bf[] = {nullptr, kernel_avx512bf16<1>, kernel_avx512bf16<2>, kernel_avx512bf16<3>,
                          kernel_avx512bf16<4>, kernel_avx512bf16<5>, kernel_avx512bf16<6>};

@@ -365,19 +365,17 @@ static void attention_rows_direct(float* out, int ldo, float* s, const float* q,
 // One head on trm's packed kernel, query rows in blocks of kAttentionRowBlock (= kNR). The scores are computed
 // transposed, so that a block's p^T [L, kNR] is at once the softmax's input (softmax down columns, vectorised over
 // the 64 query rows) and the B operand of p v, read in place: nothing is packed inside the loop but q's block.
-//   s^T  [L, kNR]  = k [L, hd] @ q_blk^T           (k packed once per head as the A operand)
+//   s^T  [L, kNR]  = k [L, hd] @ q_blk^T           (k read in place as the A operand)
 //   out^T [hd, kNR] = v^T [hd, L] @ p^T             (v^T packed once as the A operand)
 // Query columns past the last row of a short block hold zeros in q, so their (uniform) softmax stays finite.
 // pt: [ceil(L / kNR)][L][kNR], the blocks' p^T (kept for backward), or one block of scratch when !keep.
 static void attention_head_packed(float* out, int ldo, float* pt, bool keep, const float* q, const float* k,
                                   const float* v, int ld, int L, int hd, float scale) {
-    thread_local std::vector<float> ka, vt, qb, ot;
-    ka.resize(packed_a_floats(L, hd));
+    thread_local std::vector<float> vt, qb, ot;
     vt.resize(packed_a_floats(hd, L));
     qb.resize(packed_b_floats(hd, kNR));
     ot.resize(size_t(hd) * kNR);
-    pack_a(ka.data(), k, ld, false, L, hd);  // A[j, d] = k[j, d]
-    pack_a(vt.data(), v, ld, true, hd, L);   // A[d, j] = v[j, d]
+    pack_a(vt.data(), v, ld, true, hd, L);  // A[d, j] = v[j, d]; k is read in place as A[j, d]
     for (int i0 = 0; i0 < L; i0 += kNR) {
         const int rb = std::min(kNR, L - i0);
         float* s = keep ? pt + size_t(i0) * L : pt;
@@ -387,7 +385,7 @@ static void attention_head_packed(float* out, int ldo, float* pt, bool keep, con
         }
         pack_b(qb.data(), q + size_t(i0) * ld, ld, true, hd, rb);  // B[d, r] = q[i0 + r, d], zero past rb
         for (float& x : qb) x *= scale;  // the scores come out scaled
-        gemm_packed(L, kNR, hd, ka.data(), qb.data(), s, kNR, Epilogue::Store);
+        gemm_packed(L, kNR, hd, k, qb.data(), s, kNR, Epilogue::Store, nullptr, 0, 0, /*lda=*/ld);
         alignas(64) float inv[kNR];
         softmax_cols(s, L, keep, inv);  // kept p is normalised (backward reads it); else p v's rows are scaled
         gemm_packed(hd, kNR, L, vt.data(), s, ot.data(), kNR, Epilogue::Store, nullptr, 0, /*ldb=*/kNR);
@@ -464,8 +462,7 @@ static void attention_rows_backward_direct(float* dq, float* dkt, float* dvt, bo
 static void attention_head_backward_packed(float* dq, float* dk, float* dv, int ld, float* ds, const float* dout,
                                            int ldd, const float* q, const float* k, const float* v, const float* pt,
                                            int L, int hd, float scale) {
-    thread_local std::vector<float> va, kt_a, a_op, b_op, db, ot, dkt, dvt;
-    va.resize(packed_a_floats(L, hd));
+    thread_local std::vector<float> kt_a, a_op, b_op, db, ot, dkt, dvt;
     kt_a.resize(packed_a_floats(hd, L));
     a_op.resize(packed_a_floats(hd, kNR));
     b_op.resize(packed_b_floats(kNR, L));
@@ -473,8 +470,7 @@ static void attention_head_backward_packed(float* dq, float* dk, float* dv, int 
     ot.resize(size_t(hd) * kNR);
     dkt.resize(size_t(hd) * L);
     dvt.resize(size_t(hd) * L);
-    pack_a(va.data(), v, ld, false, L, hd);   // A[j, d] = v[j, d]
-    pack_a(kt_a.data(), k, ld, true, hd, L);  // A[d, j] = k[j, d]
+    pack_a(kt_a.data(), k, ld, true, hd, L);  // A[d, j] = k[j, d]; v is read in place as A[j, d]
     alignas(64) float dot[kNR];
     for (int i0 = 0; i0 < L; i0 += kNR) {
         const int rb = std::min(kNR, L - i0);
@@ -493,7 +489,7 @@ static void attention_head_backward_packed(float* dq, float* dk, float* dv, int 
         gemm_packed(hd, L, rb, a_op.data(), b_op.data(), dvt.data(), L, acc);
         // dp^T = v @ do_blk^T (do's columns past rb are zeros, so are dp's and ds's), then ds^T in place
         pack_b(db.data(), dor, ldd, true, hd, rb);  // B[d, r] = do[i0 + r, d]
-        gemm_packed(L, kNR, hd, va.data(), db.data(), ds, kNR, Epilogue::Store);
+        gemm_packed(L, kNR, hd, v, db.data(), ds, kNR, Epilogue::Store, nullptr, 0, 0, /*lda=*/ld);
         for (int r = 0; r < kNR; r++) dot[r] = 0.0f;
         for (int j = 0; j < L; j++) {
             const float* d = ds + size_t(j) * kNR;
