@@ -353,15 +353,12 @@ void gemm_any(bool trans_a, bool trans_b, int M, int N, int K, const float* A, i
     const int chunk = row_chunk(M, K);
     const bool in_place = !trans_a && a_in_place(K);  // fp32: the kernel reads A's rows where they are
     float* ap = in_place ? nullptr : gemm_workspace(Workspace::PackedRows, packed_a_floats(chunk, K));
+    const Epilogue e = accumulate ? Epilogue::Add : Epilogue::Store;
     for (int r0 = 0; r0 < M; r0 += chunk) {
         const int mc = std::min(chunk, M - r0);
-        const Epilogue e = accumulate ? Epilogue::Add : Epilogue::Store;
-        if (in_place) {
-            gemm_packed(mc, N, K, A + size_t(r0) * lda, bp, C + size_t(r0) * ldc, ldc, e, nullptr, 0, 0, lda);
-            continue;
-        }
-        pack_a(ap, trans_a ? A + r0 : A + size_t(r0) * lda, lda, trans_a, mc, K);
-        gemm_packed(mc, N, K, ap, bp, C + size_t(r0) * ldc, ldc, e);
+        const float* a = trans_a ? A + r0 : A + size_t(r0) * lda;
+        if (!in_place) pack_a(ap, a, lda, trans_a, mc, K);
+        gemm_packed(mc, N, K, in_place ? a : ap, bp, C + size_t(r0) * ldc, ldc, e, nullptr, 0, 0, in_place ? lda : 0);
     }
 }
 
