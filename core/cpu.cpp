@@ -77,6 +77,7 @@ std::atomic<int>& limit_slot() {
 }
 
 std::atomic<int> g_precision{int(Precision::Fp32)};
+thread_local bool t_fp32 = false;  // inside an Fp32Scope on this thread
 
 }  // namespace
 
@@ -111,7 +112,12 @@ Precision parse_precision(std::string_view name) {
     fail("unknown precision '{}' (expected auto, bf16 or fp32)", name);
 }
 
-Precision precision() { return Precision(g_precision.load(std::memory_order_relaxed)); }
+Precision precision() {
+    return t_fp32 ? Precision::Fp32 : Precision(g_precision.load(std::memory_order_relaxed));
+}
+
+Fp32Scope::Fp32Scope() : was_(t_fp32) { t_fp32 = true; }
+Fp32Scope::~Fp32Scope() { t_fp32 = was_; }
 
 void set_precision(Precision p) {
     if (p == Precision::Bf16 && active_isa() < Isa::Avx512Bf16)

@@ -41,6 +41,20 @@ Precision precision();  // the library default is Fp32
 // Bf16 needs Avx512Bf16 among the active kernels (Error otherwise).
 void set_precision(Precision p);
 
+// For its lifetime, this thread's products run in fp32 whatever precision() says for the process: attention's
+// head_dim-deep products (16 for the maze models) gain nothing from bf16 pairs and lose the fp32 path's unpacked
+// operands, so they stay fp32 in both precisions.
+class Fp32Scope {
+public:
+    Fp32Scope();
+    ~Fp32Scope();
+    Fp32Scope(const Fp32Scope&) = delete;
+    Fp32Scope& operator=(const Fp32Scope&) = delete;
+
+private:
+    bool was_;
+};
+
 // "avx512bf16 (cpu: avx512bf16, amx: no), precision bf16": for --version, bench and trace headers.
 std::string compute_summary();
 

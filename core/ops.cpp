@@ -287,9 +287,9 @@ size_t attention_probs_floats(int L) {
     return size_t(L) * padded;
 }
 
-// the layout attention_forward and attention_backward use: trm's kernel where it is the fast one; bf16 keeps the
-// OpenBLAS-shaped products (fp32 scores, bf16 p v, as gemm() does)
-static bool attention_on_packed_kernel() { return fast_gemm_compiled() && precision() == Precision::Fp32; }
+// the layout attention_forward and attention_backward use: trm's kernel (in fp32, core/cpu.hpp's Fp32Scope) where
+// it is the fast one
+static bool attention_on_packed_kernel() { return fast_gemm_compiled(); }
 
 float attention_prob(const float* slot, int L, int i, int j) {
     if (!attention_on_packed_kernel()) return slot[size_t(i) * L + j];
@@ -402,6 +402,7 @@ TRM_VECTOR_CLONES void attention_forward(float* att, float* probs, const float* 
     const float scale = 1.0f / std::sqrt(float(hd));
     const size_t slot = attention_probs_floats(L);
     const bool packed = attention_on_packed_kernel();
+    const Fp32Scope fp32;
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
             const float* q = qkv + size_t(b) * L * ld + size_t(h) * hd;
@@ -525,6 +526,7 @@ TRM_VECTOR_CLONES void attention_backward(float* dqkv, float* scratch, const flo
     const float scale = 1.0f / std::sqrt(float(hd));
     const size_t slot = attention_probs_floats(L);
     const bool packed = attention_on_packed_kernel();
+    const Fp32Scope fp32;
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
             const size_t base = size_t(b) * L * ld + size_t(h) * hd;
