@@ -62,8 +62,8 @@ static int run_bench(const BenchOptions& o) {
     set_threads(threads);
     fmt::print("trm bench: {}; {} thread(s), products on {}, compiler {} {}\n", compute_summary(), threads,
                products_on_trm_kernel()
-                   ? fmt::format("trm's packed kernel only (OpenBLAS's core here is {}, without vector kernels)",
-                                 blas_core_name())
+                   ? fmt::format("trm's packed kernel only (OpenBLAS's core here is {}, {})", blas_core_name(),
+                                 blas_has_vector_kernels() ? "slower on training's products" : "without vector kernels")
                    : fast_gemm_compiled() ? fmt::format("trm's packed kernel (weights packed once) and OpenBLAS ({})",
                                                         blas_core_name())
                                           : fmt::format("OpenBLAS ({})", blas_core_name()),
