@@ -45,6 +45,24 @@ const Kernels& kernels() {
 
 bool bf16() { return precision() == Precision::Bf16; }
 
+// Calls per second of fn for the startup probes: the best of three runs of at least 1 ms each.
+template <class F>
+double best_rate(F fn) {
+    double best = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        const auto t0 = std::chrono::steady_clock::now();
+        int n = 0;
+        double el = 0;
+        do {
+            fn();
+            n++;
+            el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        } while (el < 1e-3);
+        best = std::max(best, n / el);
+    }
+    return best;
+}
+
 // Offset, in floats, of k index k within a packed tile or panel of `width` columns (k even in bf16).
 size_t k_offset(int k, int width) { return bf16() ? size_t(k / 2) * width : size_t(k) * width; }
 
@@ -66,30 +84,20 @@ bool trm_kernel_beats_blas() {
         const int blas_threads = openblas_get_num_threads();
         openblas_set_num_threads(1);  // kernel against kernel; restored below
         auto rate = [&](bool trm_kernel) {
-            double best = 0;
-            for (int rep = 0; rep < 3; rep++) {
-                const auto t0 = std::chrono::steady_clock::now();
-                int n = 0;
-                double el = 0;
-                do {
-                    if (trm_kernel) {
-                        gemm_any(true, false, F, D, R, dy.data(), F, x.data(), D, false, dw.data(), D);
-                        gemm_any(false, false, R, D, F, dy.data(), F, w.data(), D, false, dx.data(), D);
-                        gemm_any(false, true, R, F, D, x.data(), D, w.data(), D, false, y.data(), F);
-                    } else {
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, F, D, R, 1.0f, dy.data(), F, x.data(), D,
-                                    0.0f, dw.data(), D);
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, D, F, 1.0f, dy.data(), F, w.data(),
-                                    D, 0.0f, dx.data(), D);
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, F, D, 1.0f, x.data(), D, w.data(), D,
-                                    0.0f, y.data(), F);
-                    }
-                    n++;
-                    el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-                } while (el < 1e-3);
-                best = std::max(best, n / el);
-            }
-            return best;
+            return best_rate([&] {
+                if (trm_kernel) {
+                    gemm_any(true, false, F, D, R, dy.data(), F, x.data(), D, false, dw.data(), D);
+                    gemm_any(false, false, R, D, F, dy.data(), F, w.data(), D, false, dx.data(), D);
+                    gemm_any(false, true, R, F, D, x.data(), D, w.data(), D, false, y.data(), F);
+                } else {
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, F, D, R, 1.0f, dy.data(), F, x.data(), D,
+                                0.0f, dw.data(), D);
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, D, F, 1.0f, dy.data(), F, w.data(), D,
+                                0.0f, dx.data(), D);
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, F, D, 1.0f, x.data(), D, w.data(), D,
+                                0.0f, y.data(), F);
+                }
+            });
         };
         const double blas = rate(false), trm = rate(true), blas2 = rate(false), trm2 = rate(true);
         openblas_set_num_threads(blas_threads);
@@ -422,18 +430,7 @@ static double probe_rate(Precision p) {
     std::vector<float> ap(packed_a_floats(M, K)), bp(packed_b_floats(K, N));
     pack_a(ap.data(), a.data(), K, false, M, K);
     pack_b(bp.data(), b.data(), N, false, K, N);
-    double best = 0;
-    for (int rep = 0; rep < 3; rep++) {
-        const auto t0 = std::chrono::steady_clock::now();
-        int n = 0;
-        double el = 0;
-        do {
-            gemm_packed(M, N, K, ap.data(), bp.data(), c.data(), N, Epilogue::Store);
-            n++;
-            el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        } while (el < 1e-3);
-        best = std::max(best, n / el);
-    }
+    const double best = best_rate([&] { gemm_packed(M, N, K, ap.data(), bp.data(), c.data(), N, Epilogue::Store); });
     set_precision(was);
     return best;
 }
