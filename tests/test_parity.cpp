@@ -144,7 +144,7 @@ TEST_CASE("bf16 forward stays inside the official bf16 run's error envelope") {
                 const Tensor &ref = f32.tensors.at(name), &theirs = b16.tensors.at(name), &ours = got.tensors.at(name);
                 const double envelope = max_abs_diff(theirs, ref, name), mine = max_abs_diff(ours, ref, name);
                 const double agree_theirs = argmax_agreement(theirs, ref), agree_mine = argmax_agreement(ours, ref);
-                MESSAGE(v << " " << name << ": max |trm bf16 - fp32| " << mine << ", official bf16 " << envelope
+                MESSAGE(std::string(v) << " " << name << ": max |trm bf16 - fp32| " << mine << ", official bf16 " << envelope
                           << "; argmax agreement " << agree_mine << " vs " << agree_theirs);
                 CHECK(mine <= 1.5 * envelope + 1e-3);
                 CHECK(agree_mine >= agree_theirs - 0.01);
