@@ -75,7 +75,7 @@ bool fast_gemm_compiled() { return active_isa() >= Isa::Avx512; }
 // forward one (X W^T), measured once (~20 ms), alternately, best of three runs each. On an AMD Zen 5 trm's AVX-512
 // kernel did these 1.3-1.5x faster than OpenBLAS's AVX2 "Haswell" ones; a 2026-11-30 Zen 4 had measured the
 // gradient cycle on OpenBLAS 5% faster.
-bool trm_kernel_beats_blas() {
+static bool trm_kernel_beats_blas() {
     static const bool yes = [] {
         const Fp32Scope fp32;
         constexpr int R = 2048, D = 64, F = 192;

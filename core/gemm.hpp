@@ -28,10 +28,9 @@ inline constexpr int kRowChunk = 192;  // rows per chunk of linear_packed: the p
 bool fast_gemm_compiled();
 // True when every fp32 product should run on trm's kernel, those with plain operands (ops.hpp's gemm) included:
 // its AVX-512 kernels are active and OpenBLAS has none wider than SSE3 for this CPU (core/parallel.hpp), or has
-// but measures slower (trm_kernel_beats_blas: a ~10 ms probe, run once). Otherwise the attention models' products
+// but measures slower (core/gemm.cpp's trm_kernel_beats_blas: a ~20 ms probe, run once). Otherwise the attention models' products
 // without packed weights stay on OpenBLAS.
 bool products_on_trm_kernel();
-bool trm_kernel_beats_blas();
 // Offset, in floats, of act column `col` (even in bf16) within a tile of a packed A operand.
 size_t packed_a_col_offset(int col);
 
