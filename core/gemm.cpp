@@ -9,6 +9,7 @@
 #include <cblas.h>
 
 #include "core/bf16.hpp"
+#include "core/bf16_rows.hpp"
 #include "core/cpu.hpp"
 #include "core/error.hpp"
 #include "core/gemm_kernel.hpp"
@@ -115,15 +116,38 @@ size_t packed_a_col_offset(int col) { return k_offset(col, kMR); }
 size_t packed_a_floats(int M, int K) { return size_t((M + kMR - 1) / kMR) * kMR * K; }
 size_t packed_b_floats(int K, int N) { return size_t((N + kNR - 1) / kNR) * kNR * K; }
 
-// bf16 packing: k pairs of one row (A) or one column (B) in a word; a missing odd k (K odd) is zero.
+// bf16 packing: k pairs of one row (A) or one column (B) in a word; a missing odd k (K odd) is zero. Rows are
+// converted whole by core/bf16_rows.hpp's vectorised loops, then dealt to the tiles.
 static void pack_a_bf16(float* dst, const float* A, int lda, bool trans, int M, int K) {
     uint32_t* w = reinterpret_cast<uint32_t*>(dst);
     const int kp = (K + 1) / 2;
-    auto at = [&](int m, int k) { return m < M && k < K ? (trans ? A[size_t(k) * lda + m] : A[size_t(m) * lda + k]) : 0.0f; };
-    for (int m0 = 0; m0 < M; m0 += kMR) {
-        uint32_t* d = w + size_t(m0) * K;  // the tile's fp32 start (core/gemm_kernel.hpp)
-        for (int k = 0; k < kp; k++)
-            for (int i = 0; i < kMR; i++) d[size_t(k) * kMR + i] = bf16_pair(at(m0 + i, 2 * k), at(m0 + i, 2 * k + 1));
+    if (!trans) {  // row m of A, in bf16, is already its k-pair words
+        thread_local std::vector<uint16_t> row;
+        row.resize(size_t(2) * kp);
+        for (int m0 = 0; m0 < M; m0 += kMR) {
+            uint32_t* d = w + size_t(m0) * K;  // the tile's fp32 start (core/gemm_kernel.hpp)
+            for (int i = 0; i < kMR; i++) {
+                if (m0 + i >= M) {
+                    for (int k = 0; k < kp; k++) d[size_t(k) * kMR + i] = 0;
+                    continue;
+                }
+                row[size_t(2) * kp - 1] = 0;
+                bf16_row(row.data(), A + size_t(m0 + i) * lda, K);
+                for (int k = 0; k < kp; k++) d[size_t(k) * kMR + i] = row[2 * k] | uint32_t(row[2 * k + 1]) << 16;
+            }
+        }
+        return;
+    }
+    // A stored [K, M]: a k pair is two stored rows, paired across all M at once
+    thread_local std::vector<uint32_t> pairs;
+    pairs.resize(size_t(M));
+    for (int k = 0; k < kp; k++) {
+        const float* lo = A + size_t(2 * k) * lda;
+        bf16_pairs(pairs.data(), lo, 2 * k + 1 < K ? lo + lda : nullptr, M);
+        for (int m0 = 0; m0 < M; m0 += kMR) {
+            uint32_t* d = w + size_t(m0) * K + size_t(k) * kMR;
+            for (int i = 0; i < kMR; i++) d[i] = m0 + i < M ? pairs[m0 + i] : 0u;
+        }
     }
 }
 
@@ -159,15 +183,28 @@ void pack_a(float* dst, const float* A, int lda, bool trans, int M, int K) {
 static void pack_b_bf16(float* dst, const float* B, int ldb, bool trans, int K, int N) {
     uint32_t* w = reinterpret_cast<uint32_t*>(dst);
     const int kp = (K + 1) / 2;
-    auto at = [&](int k, int n) { return n < N && k < K ? (trans ? B[size_t(n) * ldb + k] : B[size_t(k) * ldb + n]) : 0.0f; };
+    thread_local std::vector<uint16_t> row;
+    row.resize(size_t(2) * kp);
     for (int n0 = 0; n0 < N; n0 += kNR) {
+        const int nr = std::min(kNR, N - n0);
         uint32_t* d = w + size_t(n0) * K;  // the panel's fp32 start
-        if (trans) {  // B stored [N, K]: walk each stored row once
-            for (int j = 0; j < kNR; j++)
-                for (int k = 0; k < kp; k++) d[size_t(k) * kNR + j] = bf16_pair(at(2 * k, n0 + j), at(2 * k + 1, n0 + j));
-        } else {
-            for (int k = 0; k < kp; k++)
-                for (int j = 0; j < kNR; j++) d[size_t(k) * kNR + j] = bf16_pair(at(2 * k, n0 + j), at(2 * k + 1, n0 + j));
+        if (trans) {  // B stored [N, K]: the panel's column j is stored row n0 + j, its k pairs in order
+            for (int j = 0; j < kNR; j++) {
+                if (j >= nr) {
+                    for (int k = 0; k < kp; k++) d[size_t(k) * kNR + j] = 0;
+                    continue;
+                }
+                row[size_t(2) * kp - 1] = 0;
+                bf16_row(row.data(), B + size_t(n0 + j) * ldb, K);
+                for (int k = 0; k < kp; k++) d[size_t(k) * kNR + j] = row[2 * k] | uint32_t(row[2 * k + 1]) << 16;
+            }
+            continue;
+        }
+        for (int k = 0; k < kp; k++) {  // B stored [K, N]: a k pair is two stored rows
+            const float* lo = B + size_t(2 * k) * ldb + n0;
+            uint32_t* o = d + size_t(k) * kNR;
+            bf16_pairs(o, lo, 2 * k + 1 < K ? lo + ldb : nullptr, nr);
+            for (int j = nr; j < kNR; j++) o[j] = 0;
         }
     }
 }

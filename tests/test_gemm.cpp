@@ -13,6 +13,7 @@
 
 #include "core/aligned.hpp"
 #include "core/bf16.hpp"
+#include "core/bf16_rows.hpp"
 #include "core/cpu.hpp"
 #include "core/error.hpp"
 #include "core/forward.hpp"
@@ -106,6 +107,27 @@ TEST_CASE("bf16 rounding is round-to-nearest-even on the top 16 bits, as torch's
     CHECK(round_bf16(-65535.0f) == -65536.0f);
     CHECK(std::isnan(round_bf16(std::nanf(""))));
     CHECK(bf16_pair(1.0f, -2.0f) == (0x3f80u | (0xc000u << 16)));
+}
+
+// The packers' vectorised row conversions round exactly as the scalar to_bf16, tails and NaN included.
+TEST_CASE("bf16_row and bf16_pairs equal to_bf16 / bf16_pair element by element") {
+    Rng rng(12);
+    for (int n : {1, 15, 16, 17, 100}) {
+        auto lo = randn(rng, size_t(n)), hi = randn(rng, size_t(n));
+        lo[0] = std::nanf("");
+        lo[n - 1] = 1.0f + 1.0f / 256;  // halfway: to even
+        std::vector<uint16_t> row(static_cast<size_t>(n));
+        std::vector<uint32_t> pairs(static_cast<size_t>(n)), single(static_cast<size_t>(n));
+        bf16_row(row.data(), lo.data(), n);
+        bf16_pairs(pairs.data(), lo.data(), hi.data(), n);
+        bf16_pairs(single.data(), lo.data(), nullptr, n);
+        INFO("n=" << n);
+        for (int i = 0; i < n; i++) {
+            CHECK(row[i] == to_bf16(lo[i]));
+            CHECK(pairs[i] == bf16_pair(lo[i], hi[i]));
+            CHECK(single[i] == bf16_pair(lo[i], 0.0f));
+        }
+    }
 }
 
 static void case_0();
