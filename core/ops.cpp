@@ -421,14 +421,10 @@ TRM_VECTOR_CLONES void attention_forward(float* att, float* probs, const float* 
 }
 
 // The backward of attention_rows_direct: query rows [0, rb) of a block whose p^T is p [L, kNR]; dq rows written,
-// dk^T and dv^T [hd, L] accumulated (zeroed first when `first`). ds: L floats of scratch.
-static void attention_rows_backward_direct(float* dq, float* dkt, float* dvt, bool first, float* ds, const float* dout,
-                                           int ldd, const float* q, const float* k, const float* v, const float* p,
-                                           int ld, int L, int hd, int rb, float scale) {
-    if (first) {
-        std::fill(dkt, dkt + size_t(hd) * L, 0.0f);
-        std::fill(dvt, dvt + size_t(hd) * L, 0.0f);
-    }
+// dk and dv (rows ld apart, like q's) accumulated. ds: L floats of scratch.
+static void attention_rows_backward_direct(float* dq, float* dk, float* dv, float* ds, const float* dout, int ldd,
+                                           const float* q, const float* k, const float* v, const float* p, int ld,
+                                           int L, int hd, int rb, float scale) {
     for (int r = 0; r < rb; r++) {
         const float* dor = dout + size_t(r) * ldd;
         const float* qr = q + size_t(r) * ld;
@@ -436,58 +432,118 @@ static void attention_rows_backward_direct(float* dq, float* dkt, float* dvt, bo
         for (int j = 0; j < L; j++) {  // dp = do v^T, dv += p^T do
             const float pj = p[size_t(j) * kNR + r];
             const float* vj = v + size_t(j) * ld;
+            float* dvj = dv + size_t(j) * ld;
             float acc = 0.0f;
 #pragma omp simd reduction(+ : acc)
             for (int d = 0; d < hd; d++) acc += dor[d] * vj[d];
             ds[j] = acc;
             dot += acc * pj;
-            for (int d = 0; d < hd; d++) dvt[size_t(d) * L + j] += pj * dor[d];
+#pragma omp simd
+            for (int d = 0; d < hd; d++) dvj[d] += pj * dor[d];
         }
         float* dqr = dq + size_t(r) * ld;
         for (int d = 0; d < hd; d++) dqr[d] = 0.0f;
         for (int j = 0; j < L; j++) {  // ds = p * (dp - dot) * scale; dq = ds k, dk += ds^T q
             const float dsj = p[size_t(j) * kNR + r] * (ds[j] - dot) * scale;
             const float* kj = k + size_t(j) * ld;
+            float* dkj = dk + size_t(j) * ld;
 #pragma omp simd
             for (int d = 0; d < hd; d++) dqr[d] += dsj * kj[d];
-            for (int d = 0; d < hd; d++) dkt[size_t(d) * L + j] += dsj * qr[d];
+#pragma omp simd
+            for (int d = 0; d < hd; d++) dkj[d] += dsj * qr[d];
         }
     }
 }
 
+// C [M, N] += A [M, K] @ B [K, N], all three read where they are (row strides lda, ldb, ldc), for N up to a few
+// vectors: attention's backward products whose width is the head's (16 in the maze models). As packed products
+// they cost a transpose of p and of ds per block (pack_b, 10% of a 20x20 maze training step in perf) and ran
+// M = hd in 6-row tiles; here the block's p^T and ds^T [L, kNR] are the A operand as they lie. Only reached
+// where the AVX-512 kernels are active.
+#if defined(__x86_64__)
+template <int V>  // 16-float vectors per row of C; the last one covers n - 16 (V - 1) columns
+__attribute__((target("avx512f"))) static void gemm_narrow_add_strip(int M, int K, const float* A, int lda,
+                                                                      const float* B, int ldb, float* C, int ldc,
+                                                                      int n) {
+    constexpr int MR = V == 1 ? 16 : V == 2 ? 12 : 6;  // MR x V accumulators of the 32 registers
+    const __mmask16 last = __mmask16((1u << (n - 16 * (V - 1))) - 1u);
+    auto mask = [&](int j) { return j == V - 1 ? last : __mmask16(0xffff); };
+    for (int m0 = 0; m0 < M; m0 += MR) {
+        const int mr = std::min(MR, M - m0);
+        const float* ar[MR];  // rows past mr repeat the last one (summed, never stored)
+        for (int i = 0; i < MR; i++) ar[i] = A + size_t(m0 + std::min(i, mr - 1)) * lda;
+        __m512 acc[MR][V];
+        for (int i = 0; i < MR; i++)
+            for (int j = 0; j < V; j++) acc[i][j] = _mm512_setzero_ps();
+        for (int k = 0; k < K; k++) {
+            __m512 b[V];
+            for (int j = 0; j < V; j++) b[j] = _mm512_maskz_loadu_ps(mask(j), B + size_t(k) * ldb + 16 * j);
+            for (int i = 0; i < MR; i++) {
+                const __m512 a = _mm512_set1_ps(ar[i][k]);
+                for (int j = 0; j < V; j++) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
+            }
+        }
+        // a loop over all MR rows (not mr): with a run-time bound GCC 12 kept acc on the stack, 16 stores per k
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            if (i >= mr) break;
+            for (int j = 0; j < V; j++) {
+                float* c = C + size_t(m0 + i) * ldc + 16 * j;
+                _mm512_mask_storeu_ps(c, mask(j), _mm512_add_ps(acc[i][j], _mm512_maskz_loadu_ps(mask(j), c)));
+            }
+        }
+    }
+}
+#endif
+
+static void gemm_narrow_add(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
+                            int ldc) {
+#if defined(__x86_64__)
+    for (int c0 = 0; c0 < N; c0 += 64) {  // strips of up to 4 vectors
+        const int n = std::min(64, N - c0);
+        switch ((n + 15) / 16) {
+            case 1: gemm_narrow_add_strip<1>(M, K, A, lda, B + c0, ldb, C + c0, ldc, n); break;
+            case 2: gemm_narrow_add_strip<2>(M, K, A, lda, B + c0, ldb, C + c0, ldc, n); break;
+            case 3: gemm_narrow_add_strip<3>(M, K, A, lda, B + c0, ldb, C + c0, ldc, n); break;
+            default: gemm_narrow_add_strip<4>(M, K, A, lda, B + c0, ldb, C + c0, ldc, n); break;
+        }
+    }
+#else
+    for (int m = 0; m < M; m++)
+        for (int k = 0; k < K; k++)
+            for (int c = 0; c < N; c++) C[size_t(m) * ldc + c] += A[size_t(m) * lda + k] * B[size_t(k) * ldb + c];
+#endif
+}
+
 // One head's backward on trm's packed kernel from the forward's p^T blocks; the block's dp^T and ds^T [L, kNR]
-// come out in the same layout, so the softmax backward is element-wise over query columns and ds^T is dq's B
-// operand in place. dk and dv are accumulated over the blocks transposed ([hd, L]) and written once at the end.
-//   dv^T [hd, L] += do_blk^T @ p_blk        dp^T [L, kNR] = v @ do_blk^T     ds^T = p^T * (dp^T - colsum(dp^T p^T)) * scale
-//   dq_blk^T [hd, kNR] = k^T @ ds^T         dk^T [hd, L] += q_blk^T @ ds_blk
+// come out in the same layout, so the softmax backward is element-wise over query columns, ds^T is dq's B operand
+// in place, and p^T and ds^T are the A operands of dv's and dk's products as they lie (gemm_narrow_add).
+//   dv [L, hd] += p_blk^T @ do_blk      dp^T [L, kNR] = v @ do_blk^T     ds^T = p^T * (dp^T - colsum(dp^T p^T)) * scale
+//   dq_blk^T [hd, kNR] = k^T @ ds^T      dk [L, hd] += ds_blk^T @ q_blk
 static void attention_head_backward_packed(float* dq, float* dk, float* dv, int ld, float* ds, const float* dout,
                                            int ldd, const float* q, const float* k, const float* v, const float* pt,
                                            int L, int hd, float scale) {
-    thread_local std::vector<float> kt_a, a_op, b_op, db, ot, dkt, dvt;
+    thread_local std::vector<float> kt_a, db, ot;
     kt_a.resize(packed_a_floats(hd, L));
-    a_op.resize(packed_a_floats(hd, kNR));
-    b_op.resize(packed_b_floats(kNR, L));
     db.resize(packed_b_floats(hd, kNR));
     ot.resize(size_t(hd) * kNR);
-    dkt.resize(size_t(hd) * L);
-    dvt.resize(size_t(hd) * L);
     pack_a(kt_a.data(), k, ld, true, hd, L);  // A[d, j] = k[j, d]; v is read in place as A[j, d]
+    for (int j = 0; j < L; j++) {
+        std::fill_n(dk + size_t(j) * ld, hd, 0.0f);
+        std::fill_n(dv + size_t(j) * ld, hd, 0.0f);
+    }
     alignas(64) float dot[kNR];
     for (int i0 = 0; i0 < L; i0 += kNR) {
         const int rb = std::min(kNR, L - i0);
         const float* p = pt + size_t(i0) * L;
         const float* dor = dout + size_t(i0) * ldd;
         const float* qr = q + size_t(i0) * ld;
-        const Epilogue acc = i0 == 0 ? Epilogue::Store : Epilogue::Add;
         if (rb <= kAttentionDirectRows) {
-            attention_rows_backward_direct(dq + size_t(i0) * ld, dkt.data(), dvt.data(), i0 == 0, ds, dor, ldd, qr, k,
-                                           v, p, ld, L, hd, rb, scale);
+            attention_rows_backward_direct(dq + size_t(i0) * ld, dk, dv, ds, dor, ldd, qr, k, v, p, ld, L, hd, rb,
+                                           scale);
             continue;
         }
-        // dv^T += do_blk^T @ p_blk (p_blk [rb, L] packed from its transpose)
-        pack_a(a_op.data(), dor, ldd, true, hd, rb);
-        pack_b(b_op.data(), p, kNR, true, rb, L);
-        gemm_packed(hd, L, rb, a_op.data(), b_op.data(), dvt.data(), L, acc);
+        gemm_narrow_add(L, hd, rb, p, kNR, dor, ldd, dv, ld);  // dv += p_blk^T @ do_blk (the block's rb columns)
         // dp^T = v @ do_blk^T (do's columns past rb are zeros, so are dp's and ds's), then ds^T in place
         pack_b(db.data(), dor, ldd, true, hd, rb);  // B[d, r] = do[i0 + r, d]
         gemm_packed(L, kNR, hd, v, db.data(), ds, kNR, Epilogue::Store, nullptr, 0, 0, /*lda=*/ld);
@@ -508,16 +564,8 @@ static void attention_head_backward_packed(float* dq, float* dk, float* dv, int 
         gemm_packed(hd, kNR, L, kt_a.data(), ds, ot.data(), kNR, Epilogue::Store, nullptr, 0, /*ldb=*/kNR);
         for (int r = 0; r < rb; r++)
             for (int d = 0; d < hd; d++) dq[size_t(i0 + r) * ld + d] = ot[size_t(d) * kNR + r];
-        // dk^T += q_blk^T @ ds_blk
-        pack_a(a_op.data(), qr, ld, true, hd, rb);
-        pack_b(b_op.data(), ds, kNR, true, rb, L);
-        gemm_packed(hd, L, rb, a_op.data(), b_op.data(), dkt.data(), L, acc);
+        gemm_narrow_add(L, hd, rb, ds, kNR, qr, ld, dk, ld);  // dk += ds_blk^T @ q_blk
     }
-    for (int j = 0; j < L; j++)
-        for (int d = 0; d < hd; d++) {
-            dk[size_t(j) * ld + d] = dkt[size_t(d) * L + j];
-            dv[size_t(j) * ld + d] = dvt[size_t(d) * L + j];
-        }
 }
 
 TRM_VECTOR_CLONES void attention_backward(float* dqkv, float* scratch, const float* datt, const float* qkv, const float* probs, int B,
