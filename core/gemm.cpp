@@ -116,26 +116,30 @@ size_t packed_a_col_offset(int col) { return k_offset(col, kMR); }
 size_t packed_a_floats(int M, int K) { return size_t((M + kMR - 1) / kMR) * kMR * K; }
 size_t packed_b_floats(int K, int N) { return size_t((N + kNR - 1) / kNR) * kNR * K; }
 
+// A stored row x of K floats (null: zeros) as the ceil(K / 2) k-pair words of one tile row or panel column,
+// d[k * stride]: in bf16 the row is already those words (a last odd half zero).
+static void row_pair_words(uint32_t* d, int stride, const float* x, int K) {
+    const int kp = (K + 1) / 2;
+    if (!x) {
+        for (int k = 0; k < kp; k++) d[size_t(k) * stride] = 0;
+        return;
+    }
+    thread_local std::vector<uint16_t> row;
+    row.resize(size_t(2) * kp);
+    row.back() = 0;
+    bf16_row(row.data(), x, K);
+    for (int k = 0; k < kp; k++) d[size_t(k) * stride] = row[2 * k] | uint32_t(row[2 * k + 1]) << 16;
+}
+
 // bf16 packing: k pairs of one row (A) or one column (B) in a word; a missing odd k (K odd) is zero. Rows are
 // converted whole by core/bf16_rows.hpp's vectorised loops, then dealt to the tiles.
 static void pack_a_bf16(float* dst, const float* A, int lda, bool trans, int M, int K) {
     uint32_t* w = reinterpret_cast<uint32_t*>(dst);
     const int kp = (K + 1) / 2;
     if (!trans) {  // row m of A, in bf16, is already its k-pair words
-        thread_local std::vector<uint16_t> row;
-        row.resize(size_t(2) * kp);
-        for (int m0 = 0; m0 < M; m0 += kMR) {
-            uint32_t* d = w + size_t(m0) * K;  // the tile's fp32 start (core/gemm_kernel.hpp)
-            for (int i = 0; i < kMR; i++) {
-                if (m0 + i >= M) {
-                    for (int k = 0; k < kp; k++) d[size_t(k) * kMR + i] = 0;
-                    continue;
-                }
-                row[size_t(2) * kp - 1] = 0;
-                bf16_row(row.data(), A + size_t(m0 + i) * lda, K);
-                for (int k = 0; k < kp; k++) d[size_t(k) * kMR + i] = row[2 * k] | uint32_t(row[2 * k + 1]) << 16;
-            }
-        }
+        for (int m0 = 0; m0 < M; m0 += kMR)
+            for (int i = 0; i < kMR; i++)  // from the tile's fp32 start (core/gemm_kernel.hpp)
+                row_pair_words(w + size_t(m0) * K + i, kMR, m0 + i < M ? A + size_t(m0 + i) * lda : nullptr, K);
         return;
     }
     // A stored [K, M]: a k pair is two stored rows, paired across all M at once
@@ -183,21 +187,11 @@ void pack_a(float* dst, const float* A, int lda, bool trans, int M, int K) {
 static void pack_b_bf16(float* dst, const float* B, int ldb, bool trans, int K, int N) {
     uint32_t* w = reinterpret_cast<uint32_t*>(dst);
     const int kp = (K + 1) / 2;
-    thread_local std::vector<uint16_t> row;
-    row.resize(size_t(2) * kp);
     for (int n0 = 0; n0 < N; n0 += kNR) {
         const int nr = std::min(kNR, N - n0);
         uint32_t* d = w + size_t(n0) * K;  // the panel's fp32 start
         if (trans) {  // B stored [N, K]: the panel's column j is stored row n0 + j, its k pairs in order
-            for (int j = 0; j < kNR; j++) {
-                if (j >= nr) {
-                    for (int k = 0; k < kp; k++) d[size_t(k) * kNR + j] = 0;
-                    continue;
-                }
-                row[size_t(2) * kp - 1] = 0;
-                bf16_row(row.data(), B + size_t(n0 + j) * ldb, K);
-                for (int k = 0; k < kp; k++) d[size_t(k) * kNR + j] = row[2 * k] | uint32_t(row[2 * k + 1]) << 16;
-            }
+            for (int j = 0; j < kNR; j++) row_pair_words(d + j, kNR, j < nr ? B + size_t(n0 + j) * ldb : nullptr, K);
             continue;
         }
         for (int k = 0; k < kp; k++) {  // B stored [K, N]: a k pair is two stored rows
