@@ -43,7 +43,7 @@ for m in $want; do
     maze)
       # models/maze.safetensors (any size): the curriculum's best network so far, as measured by
       # scripts/eval-maze30.sh (models/README.md, "Mazes at 30x30"); the stages below train it
-      cp models/train-state/maze30-g16-step20000.safetensors models/maze.safetensors ;;
+      cp models/train-state/maze30-g20-step20000.safetensors models/maze.safetensors ;;
     maze30-g8|maze30-g12|maze30-g16|maze30-g20)
       # The 30x30 maze model (issue 20; models/README.md, "Mazes at 30x30") grows through canvases: rope2d
       # attention's weights do not depend on the grid, so it learns first where steps are cheap (8x8: ~190
@@ -79,7 +79,7 @@ for m in $want; do
       # ~1.5 x side), starting from the 20x20 stage's weights when it has no state of its own yet. Start each stage
       # when the previous one's held-out exact accuracy levels off (the card has the curves).
       init=()
-      [ -f models/train-state/maze30.state.safetensors ] || init=(--init-from runs/maze30-g20.safetensors)
+      [ -f models/train-state/maze30.state.safetensors ] || init=(--init-from models/train-state/maze30-g20-step20000.safetensors)
       ship=0 run maze30 maze --grid 30 --maze-size 30 --maze-min-size 10 --hidden 64 --heads 4 --mlp-t false \
         --pos rope2d --rope-theta 16 --H-cycles 2 --L-cycles 3 --halt-max-steps 8 --puzzle-emb-ndim 64 --batch 16 \
         --lr 3e-4 --warmup 100 --weight-decay 0.1 --steps 20000 --cosine-steps 20000 --eval-every 250 \
