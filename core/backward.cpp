@@ -68,7 +68,8 @@ void block_backward(const BlockView<float>& dw, const BlockView<const float>& w,
         rmsnorm_backward(dy1, dy1, k.h1, k.rms1, int(R), D, true);
         std::memset(s.d_att.data(), 0, R * D * sizeof(float));
         linear_backward(s.d_att.data(), dw.o, dy1, k.att, w.o, int(R), D, D);
-        attention_backward(s.d_qkv.data(), s.att_scratch.data(), s.d_att.data(), k.qkv, k.probs, B, d.L, d.H, d.hd);
+        attention_backward(s.d_qkv.data(), s.att_scratch.data(), s.d_att.data(), k.att, k.qkv, k.probs, B, d.L, d.H,
+                           d.hd);
         if (cos) rope_backward(s.d_qkv.data(), cos, sin, int(R), d.L, d.H, d.hd);
         std::memcpy(dh, dy1, R * D * sizeof(float));                                 // residual path
         linear_backward(dh, dw.qkv, s.d_qkv.data(), k.x, w.qkv, int(R), D, 3 * D);

@@ -362,6 +362,24 @@ static void attention_rows_direct(float* out, int ldo, float* s, const float* q,
     }
 }
 
+// dst [L, kNR] = src [L, kNR] with column r scaled by inv[r], written past the caches (streaming stores).
+static void stream_scaled_cols(float* dst, const float* src, int L, const float* inv) {
+#if defined(__x86_64__) || defined(__i386__)
+    static_assert(kNR % 4 == 0);
+    if ((reinterpret_cast<uintptr_t>(dst) & 15) == 0) {
+        __m128 f[kNR / 4];
+        for (int c = 0; c < kNR / 4; c++) f[c] = _mm_loadu_ps(inv + 4 * c);
+        for (size_t j = 0; j < size_t(L); j++)
+            for (int c = 0; c < kNR / 4; c++)
+                _mm_stream_ps(dst + j * kNR + 4 * c, _mm_mul_ps(_mm_loadu_ps(src + j * kNR + 4 * c), f[c]));
+        _mm_sfence();  // ordered before backward reads them
+        return;
+    }
+#endif
+    for (size_t j = 0; j < size_t(L); j++)
+        for (int r = 0; r < kNR; r++) dst[j * kNR + r] = src[j * kNR + r] * inv[r];
+}
+
 // One head on trm's packed kernel, query rows in blocks of kAttentionRowBlock (= kNR). The scores are computed
 // transposed, so that a block's p^T [L, kNR] is at once the softmax's input (softmax down columns, vectorised over
 // the 64 query rows) and the B operand of p v, read in place: nothing is packed inside the loop but q's block.
@@ -371,28 +389,31 @@ static void attention_rows_direct(float* out, int ldo, float* s, const float* q,
 // pt: [ceil(L / kNR)][L][kNR], the blocks' p^T (kept for backward), or one block of scratch when !keep.
 static void attention_head_packed(float* out, int ldo, float* pt, bool keep, const float* q, const float* k,
                                   const float* v, int ld, int L, int hd, float scale) {
-    thread_local std::vector<float> vt, qb, ot;
+    thread_local std::vector<float> vt, qb, ot, sb;
     vt.resize(packed_a_floats(hd, L));
     qb.resize(packed_b_floats(hd, kNR));
     ot.resize(size_t(hd) * kNR);
+    sb.resize(size_t(L) * kNR);
     pack_a(vt.data(), v, ld, true, hd, L);  // A[d, j] = v[j, d]; k is read in place as A[j, d]
     for (int i0 = 0; i0 < L; i0 += kNR) {
         const int rb = std::min(kNR, L - i0);
-        float* s = keep ? pt + size_t(i0) * L : pt;
         if (rb <= kAttentionDirectRows) {
+            float* s = keep ? pt + size_t(i0) * L : pt;
             attention_rows_direct(out + size_t(i0) * ldo, ldo, s, q + size_t(i0) * ld, k, v, ld, L, hd, rb, scale);
             continue;
         }
+        float* s = sb.data();  // the block stays in L2 while it is computed and used
         pack_b(qb.data(), q + size_t(i0) * ld, ld, true, hd, rb);  // B[d, r] = q[i0 + r, d], zero past rb
         for (float& x : qb) x *= scale;  // the scores come out scaled
         gemm_packed(L, kNR, hd, k, qb.data(), s, kNR, Epilogue::Store, nullptr, 0, 0, /*lda=*/ld);
         alignas(64) float inv[kNR];
-        softmax_cols(s, L, keep, inv);  // kept p is normalised (backward reads it); else p v's rows are scaled
+        softmax_cols(s, L, false, inv);  // unnormalised: p v's rows are scaled instead
         gemm_packed(hd, kNR, L, vt.data(), s, ot.data(), kNR, Epilogue::Store, nullptr, 0, /*ldb=*/kNR);
-        for (int r = 0; r < rb; r++) {
-            const float f = keep ? 1.0f : inv[r];
-            for (int d = 0; d < hd; d++) out[size_t(i0 + r) * ldo + d] = ot[size_t(d) * kNR + r] * f;
-        }
+        for (int r = 0; r < rb; r++)
+            for (int d = 0; d < hd; d++) out[size_t(i0 + r) * ldo + d] = ot[size_t(d) * kNR + r] * inv[r];
+        // kept p (normalised, for backward) goes out with streaming stores: written in place, each block's fresh
+        // lines cost a read from memory first and evicted what the next block needs
+        if (keep) stream_scaled_cols(pt + size_t(i0) * L, s, L, inv);
     }
 }
 
@@ -521,8 +542,8 @@ static void gemm_narrow_add(int M, int N, int K, const float* A, int lda, const 
 //   dv [L, hd] += p_blk^T @ do_blk      dp^T [L, kNR] = v @ do_blk^T     ds^T = p^T * (dp^T - colsum(dp^T p^T)) * scale
 //   dq_blk^T [hd, kNR] = k^T @ ds^T      dk [L, hd] += ds_blk^T @ q_blk
 static void attention_head_backward_packed(float* dq, float* dk, float* dv, int ld, float* ds, const float* dout,
-                                           int ldd, const float* q, const float* k, const float* v, const float* pt,
-                                           int L, int hd, float scale) {
+                                           const float* att, int ldd, const float* q, const float* k,
+                                           const float* v, const float* pt, int L, int hd, float scale) {
     thread_local std::vector<float> kt_a, db, ot;
     kt_a.resize(packed_a_floats(hd, L));
     db.resize(packed_b_floats(hd, kNR));
@@ -547,12 +568,12 @@ static void attention_head_backward_packed(float* dq, float* dk, float* dv, int 
         // dp^T = v @ do_blk^T (do's columns past rb are zeros, so are dp's and ds's), then ds^T in place
         pack_b(db.data(), dor, ldd, true, hd, rb);  // B[d, r] = do[i0 + r, d]
         gemm_packed(L, kNR, hd, v, db.data(), ds, kNR, Epilogue::Store, nullptr, 0, 0, /*lda=*/ld);
-        for (int r = 0; r < kNR; r++) dot[r] = 0.0f;
-        for (int j = 0; j < L; j++) {
-            const float* d = ds + size_t(j) * kNR;
-            const float* pj = p + size_t(j) * kNR;
-#pragma omp simd
-            for (int r = 0; r < kNR; r++) dot[r] += d[r] * pj[r];
+        // colsum(dp^T p^T)[r] = sum_j (do_r . v_j) p_rj = do_r . out_r: hd products instead of a pass over L rows
+        for (int r = 0; r < kNR; r++) {
+            float acc = 0.0f;
+            if (r < rb)
+                for (int d = 0; d < hd; d++) acc += dor[size_t(r) * ldd + d] * att[size_t(i0 + r) * ldd + d];
+            dot[r] = acc;
         }
         for (int j = 0; j < L; j++) {
             float* d = ds + size_t(j) * kNR;
@@ -568,8 +589,8 @@ static void attention_head_backward_packed(float* dq, float* dk, float* dv, int 
     }
 }
 
-TRM_VECTOR_CLONES void attention_backward(float* dqkv, float* scratch, const float* datt, const float* qkv, const float* probs, int B,
-                        int L, int H, int hd) {
+TRM_VECTOR_CLONES void attention_backward(float* dqkv, float* scratch, const float* datt, const float* att, const float* qkv,
+                                          const float* probs, int B, int L, int H, int hd) {
     const int D = H * hd, ld = 3 * D;
     const float scale = 1.0f / std::sqrt(float(hd));
     const size_t slot = attention_probs_floats(L);
@@ -587,7 +608,8 @@ TRM_VECTOR_CLONES void attention_backward(float* dqkv, float* scratch, const flo
             const float* p = probs + (size_t(b) * H + h) * slot;
             const float* dout = datt + size_t(b) * L * D + size_t(h) * hd;
             if (packed) {
-                attention_head_backward_packed(dq, dk, dv, ld, scratch, dout, D, q, k, v, p, L, hd, scale);
+                const float* out = att + size_t(b) * L * D + size_t(h) * hd;
+                attention_head_backward_packed(dq, dk, dv, ld, scratch, dout, out, D, q, k, v, p, L, hd, scale);
                 continue;
             }
             gemm(true, false, L, hd, L, 1.0f, p, L, dout, D, 0.0f, dv, ld);          // dV = P^T dO

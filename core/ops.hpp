@@ -64,9 +64,10 @@ size_t attention_probs_floats(int L);
 // p[i, j] (query i, key j) from one (b, h) slot of probs saved by attention_forward, in either layout.
 float attention_prob(const float* slot, int L, int i, int j);
 void attention_forward(float* att, float* probs, const float* qkv, int B, int L, int H, int hd, bool save_probs);
-// dqkv [R, 3D] overwritten; scratch: attention_probs_floats(L) floats.
-void attention_backward(float* dqkv, float* scratch, const float* datt, const float* qkv, const float* probs, int B,
-                        int L, int H, int hd);
+// dqkv [R, 3D] overwritten; att [R, D]: attention_forward's output for these qkv and probs; scratch:
+// attention_probs_floats(L) floats.
+void attention_backward(float* dqkv, float* scratch, const float* datt, const float* att, const float* qkv,
+                        const float* probs, int B, int L, int H, int hd);
 
 // ---- element-wise ----
 void add_inplace(float* a, const float* b, size_t n);                 // a += b

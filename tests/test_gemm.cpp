@@ -443,7 +443,7 @@ TEST_CASE("attention runs its products in fp32 whatever the precision; Fp32Scope
         std::vector<float> att(size_t(B) * L * D), probs(size_t(B) * H * attention_probs_floats(L));
         std::vector<float> scratch(attention_probs_floats(L)), dqkv(qkv.size());
         attention_forward(att.data(), probs.data(), qkv.data(), B, L, H, hd, true);
-        attention_backward(dqkv.data(), scratch.data(), dout.data(), qkv.data(), probs.data(), B, L, H, hd);
+        attention_backward(dqkv.data(), scratch.data(), dout.data(), att.data(), qkv.data(), probs.data(), B, L, H, hd);
         CHECK(precision() == p);
         set_precision(Precision::Fp32);
         return std::make_pair(att, dqkv);

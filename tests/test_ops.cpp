@@ -610,7 +610,7 @@ TEST_CASE("attention_backward against finite differences of q, k and v (dqkv ove
     auto fd = fd_grad(qkv, kEps, J);
     J();
     auto dqkv = randn(rng, qkv.size());  // garbage: must be overwritten
-    attention_backward(dqkv.data(), scratch.data(), Rw.data(), qkv.data(), probs.data(), B, L, H, hd);
+    attention_backward(dqkv.data(), scratch.data(), Rw.data(), att.data(), qkv.data(), probs.data(), B, L, H, hd);
     check_grad("attention_backward dqkv", dqkv, fd, kRelTol);
     // and per part, so a wrong dK cannot hide behind right dQ / dV
     for (int part = 0; part < 3; part++) {
@@ -645,7 +645,7 @@ TEST_CASE("attention_backward on the packed path equals the plain path at head w
             std::vector<float> att(size_t(B) * L * D), probs(size_t(B) * H * attention_probs_floats(L));
             std::vector<float> scratch(attention_probs_floats(L)), dqkv(qkv.size());
             attention_forward(att.data(), probs.data(), qkv.data(), B, L, H, hd, true);
-            attention_backward(dqkv.data(), scratch.data(), dout.data(), qkv.data(), probs.data(), B, L, H, hd);
+            attention_backward(dqkv.data(), scratch.data(), dout.data(), att.data(), qkv.data(), probs.data(), B, L, H, hd);
             set_isa_limit(was);
             return dqkv;
         };
