@@ -596,6 +596,47 @@ TEST_CASE("attention_forward: saved and scratch probabilities give the same outp
   }
 }
 
+// Every saved probability against a softmax in double, with queries scaled so that a row's scores lie hundreds
+// apart: the packed path's exponential then meets its whole range, down to results below the smallest subnormal.
+TEST_CASE("attention_forward: probabilities equal a double softmax, peaked rows included") {
+  for (const float spread : {1.0f, 40.0f}) {
+    CAPTURE(spread);
+    Rng rng(21);
+    const int B = 1, L = 2 * kAttentionRowBlock + 9, H = 2, hd = 16, D = H * hd;
+    auto qkv = randn(rng, size_t(B) * L * 3 * D);
+    for (int l = 0; l < L; l++)
+        for (int c = 0; c < D; c++) qkv[size_t(l) * 3 * D + c] *= spread;  // the q part
+    const size_t slot = attention_probs_floats(L);
+    std::vector<float> att(size_t(B) * L * D), probs(size_t(B) * H * slot);
+    attention_forward(att.data(), probs.data(), qkv.data(), B, L, H, hd, true);
+    double worst = 0, smallest = 1;
+    std::vector<double> sc(L);
+    for (int h = 0; h < H; h++)
+        for (int i = 0; i < L; i++) {
+            double mx = -1e300, sum = 0;
+            for (int j = 0; j < L; j++) {
+                sc[j] = 0;
+                for (int k = 0; k < hd; k++)
+                    sc[j] += double(qkv[size_t(i) * 3 * D + h * hd + k]) * qkv[size_t(j) * 3 * D + D + h * hd + k];
+                sc[j] /= std::sqrt(double(hd));
+                mx = std::max(mx, sc[j]);
+            }
+            for (int j = 0; j < L; j++) sum += std::exp(sc[j] - mx);
+            for (int j = 0; j < L; j++) {
+                const double want = std::exp(sc[j] - mx) / sum;
+                smallest = std::min(smallest, want);
+                worst = std::max(worst, std::abs(attention_prob(probs.data() + size_t(h) * slot, L, i, j) - want) /
+                                            std::max(want, 1e-30));
+            }
+        }
+    MESSAGE("worst relative error " << worst);
+    // relative, for every probability above 1e-30; at spread 40 the scores reach ~+-300, whose float rounding alone
+    // moves a probability by ~300 x 2^-24 relative
+    CHECK(worst < (spread > 1 ? 1e-4 : 2e-6));
+    if (spread > 1) CHECK(smallest < 1e-45);      // the scaled rows did reach below float's range
+  }
+}
+
 TEST_CASE("attention_backward against finite differences of q, k and v (dqkv overwritten)") {
   for (const AttShape& shape : kAttShapes) {
     CAPTURE(shape.L);
