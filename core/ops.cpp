@@ -365,8 +365,10 @@ TRM_VECTOR_CLONES static void softmax_cols(float* s, int L, float* inv) {
 }
 
 // A short last block of at most this many query rows goes row by row: the packed products cost a whole kNR-column
-// block whatever its rows (a 16x16 maze: L = 257, whose 1-row fifth block took a fifth of attention's time).
-constexpr int kAttentionDirectRows = 8;
+// block whatever its rows (a 16x16 maze: L = 257, whose 1-row fifth block took a fifth of attention's time). Row by
+// row costs about a quarter of a block per row (scalar exponentials): a 30x30 maze's 5-row block (L = 901) was 4-6%
+// of attention forward and backward faster packed.
+constexpr int kAttentionDirectRows = 4;
 
 // Query rows q[0..rb) of one head, one at a time, into out [rb, hd] and the block's p^T s [L, kNR] (its first rb
 // columns), computed as attention_head_packed's block would be.
