@@ -305,11 +305,11 @@ __attribute__((target("avx512f"))) static void exp_cols_avx512(float* s, int L, 
     constexpr int V = kNR / 16;
     __m512 m[V], acc[V];
     for (int v = 0; v < V; v++) { m[v] = _mm512_loadu_ps(mx + 16 * v); acc[v] = _mm512_setzero_ps(); }
-    const __m512 lo = _mm512_set1_ps(-103.0f), log2e = _mm512_set1_ps(1.44269504088896341f);
-    const __m512 ln2_hi = _mm512_set1_ps(0.693359375f), ln2_lo = _mm512_set1_ps(-2.12194440e-4f);
-    const __m512 c0 = _mm512_set1_ps(1.9875691500e-4f), c1 = _mm512_set1_ps(1.3981999507e-3f);
-    const __m512 c2 = _mm512_set1_ps(8.3334519073e-3f), c3 = _mm512_set1_ps(4.1665795894e-2f);
-    const __m512 c4 = _mm512_set1_ps(1.6666665459e-1f), c5 = _mm512_set1_ps(5.0000001201e-1f);
+    using namespace exp_poly;
+    const __m512 lo = _mm512_set1_ps(-103.0f), log2e = _mm512_set1_ps(kLog2e);
+    const __m512 ln2_hi = _mm512_set1_ps(kLn2Hi), ln2_lo = _mm512_set1_ps(kLn2Lo);
+    const __m512 c0 = _mm512_set1_ps(kC0), c1 = _mm512_set1_ps(kC1), c2 = _mm512_set1_ps(kC2);
+    const __m512 c3 = _mm512_set1_ps(kC3), c4 = _mm512_set1_ps(kC4), c5 = _mm512_set1_ps(kC5);
     const __m512 one = _mm512_set1_ps(1.0f);
     const __mmask16 all = 0xffff;
     for (int j = 0; j < L; j++) {

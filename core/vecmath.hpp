@@ -22,20 +22,31 @@ namespace trm {
 #define TRM_VECTOR_CLONES
 #endif
 
+// exp(x) = 2^n exp(r), n = round(x log2 e), r = x - n ln2, exp(r) ~ 1 + r + r^2 (c0 r^5 + ... + c5): the constants
+// of exp_fast and of the softmax's AVX-512 exponential (core/ops.cpp), which must agree.
+namespace exp_poly {
+inline constexpr float kLog2e = 1.44269504088896341f;
+inline constexpr float kLn2Hi = 0.693359375f;  // ln2 split in two for an exact first product
+inline constexpr float kLn2Lo = -2.12194440e-4f;
+inline constexpr float kC0 = 1.9875691500e-4f, kC1 = 1.3981999507e-3f, kC2 = 8.3334519073e-3f;
+inline constexpr float kC3 = 4.1665795894e-2f, kC4 = 1.6666665459e-1f, kC5 = 5.0000001201e-1f;
+}  // namespace exp_poly
+
 TRM_ALWAYS_INLINE float exp_fast(float x) {
+    using namespace exp_poly;
     x = x < -87.3f ? -87.3f : x;
     x = x > 88.3f ? 88.3f : x;
     // round to nearest by adding and subtracting 1.5 * 2^23 (no floorf call, which blocks vectorisation; exact as
     // long as nothing reassociates float math: we never build with -ffast-math)
-    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    float r = x - n * 0.693359375f;  // ln2 split in two for an exact first product
-    r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
+    const float n = (x * kLog2e + 12582912.0f) - 12582912.0f;
+    float r = x - n * kLn2Hi;
+    r = r - n * kLn2Lo;
+    float p = kC0;
+    p = p * r + kC1;
+    p = p * r + kC2;
+    p = p * r + kC3;
+    p = p * r + kC4;
+    p = p * r + kC5;
     p = p * r * r + r + 1.0f;
     const int32_t bits = (int32_t(n) + 127) << 23;
     float scale;
