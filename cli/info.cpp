@@ -30,7 +30,7 @@ static void print_training_data(const std::string& path) {
         std::string opts;
         const nlohmann::json options = h[i].value("options", nlohmann::json::object());
         for (auto& [k, v] : options.items()) {
-            if (k == "domain" || v == "") continue;
+            if (k == "domain" || v == "" || v == 0) continue;  // unset: the option's default (0 = the grid, off, auto)
             opts += fmt::format(" {}={}", k, v.is_string() ? v.get<std::string>() : v.dump());
         }
         fmt::print("{}from step {}:{}\n", i == 0 ? "trained on " : "           ", h[i].value("from_step", 0), opts);
