@@ -49,7 +49,7 @@ void add_common(CLI::App* sub, EvalCli& c) {
     add_compute_options(sub);
     sub->add_option("-m,--model", c.model,
                     "model file (default: models/<domain>.safetensors; mazes: maze-small.safetensors for those it takes)");
-    sub->add_option("--max-steps", c.max_steps, "supervision steps at most (0 = the model's halt_max_steps)")
+    sub->add_option("--max-steps", c.max_steps, "supervision steps at most (0 = the model's halt_max_steps; with --halt verified at least 16)")
         ->check(CLI::NonNegativeNumber)->capture_default_str();
     sub->add_option("--halt", c.halt, "model (q_halt > 0) | never (all steps) | verified")
         ->check(CLI::IsMember({"model", "never", "verified"}))->capture_default_str();

@@ -25,7 +25,7 @@ namespace {
 // Options shared by the solve tools.
 void add_solve_options(json& props) {
     props["max_steps"] = int_schema(1, kMaxStepsCap, "Supervision steps at most (default: the model's halt_max_steps, "
-                                                     "16 for the official models).");
+                                                     "at least 16 when halt is 'verified').");
     props["halt"] = json{{"type", "string"},
                          {"enum", {"auto", "model", "never", "verified"}},
                          {"default", "auto"},
@@ -212,7 +212,7 @@ RunArgs run_args(const json& a, const Domain& d) {
 }
 
 int effective_max_steps(const SolveOptions& so, const Model& m) {
-    return so.max_steps > 0 ? so.max_steps : m.cfg().halt_max_steps;
+    return max_steps_for(so.max_steps, so.halt, m.cfg());
 }
 
 // One solve tool call: the kind's puzzle from the arguments, solved with its model, answered by its reply. Every

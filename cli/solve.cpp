@@ -450,7 +450,9 @@ int solve_stream(const Domain& d, const SolveCliOptions& o, PuzzleInput& input) 
     std::string path = resolve_model_path(o.model, d, batch);
     auto model = std::make_unique<Model>(load_domain_model(path, d));
     Reporter rep(d, o);
-    rep.begin(single, o.max_steps > 0 ? o.max_steps : model->cfg().halt_max_steps, path, model->cfg().halt_threshold);
+    HaltMode halt = HaltMode::Model;
+    halt_mode_from_name(o.halt, &halt);
+    rep.begin(single, max_steps_for(o.max_steps, halt, model->cfg()), path, model->cfg().halt_threshold);
     SolveOptions so = solve_options(o, rep.record_mode());
     std::optional<Progress> adapting;  // test-time adaptation of unseen tasks, before their solve
     so.on_adapt_step = steps_progress(adapting, "test-time adaptation");
@@ -552,7 +554,7 @@ void register_solve(CLI::App& app) {
     sub->add_option("--trace", o->trace, "per-step trace: auto (steps for a single puzzle on a terminal or with "
                                          "--format json, else off) | off | steps | cycles (also every H cycle)")
         ->check(CLI::IsMember({"auto", "off", "steps", "cycles"}))->capture_default_str();
-    sub->add_option("--max-steps", o->max_steps, "supervision steps at most (0 = the model's halt_max_steps)")
+    sub->add_option("--max-steps", o->max_steps, "supervision steps at most (0 = the model's halt_max_steps; with --halt verified at least 16)")
         ->capture_default_str();
     sub->add_option("--halt", o->halt,
                     "auto (verified for Sudoku and mazes, model for ARC) | model (q_halt > 0) | never (all steps) | "

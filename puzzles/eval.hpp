@@ -22,7 +22,7 @@ struct EvalSetup {
     std::string halt;               // the halting rule's name, as given
     SolveOptions solve;             // how each batch is solved
     float halt_threshold = 0;       // the logit above which the halting head says "halt"
-    int max_steps() const { return solve.max_steps > 0 ? solve.max_steps : model->halt_max_steps; }
+    int max_steps() const { return max_steps_for(solve.max_steps, solve.halt, *model); }
 };
 
 struct EvalReport {

@@ -172,10 +172,11 @@ public:
                                "so it also takes larger mazes, up to {}x{} cells ({}x{} drawn with a closed wall "
                                "frame); at most {} supervision steps by default.", n, n,
                                pos_encoding_name(c.pos_encodings), kMazeMaxGrid, kMazeMaxGrid, kMazeMaxGrid + 2,
-                               kMazeMaxGrid + 2, c.halt_max_steps);
+                               kMazeMaxGrid + 2, max_steps_for(0, HaltMode::Verified, c));
         // solve_maze_batch strips a closed wall frame (puzzles/maze.hpp maze_has_frame): 2 more cells then
         return fmt::format("The loaded model takes mazes up to {}x{} cells ({}x{} drawn with a closed wall frame); "
-                           "at most {} supervision steps by default.", n, n, n + 2, n + 2, c.halt_max_steps);
+                           "at most {} supervision steps by default.", n, n, n + 2, n + 2,
+                           max_steps_for(0, HaltMode::Verified, c));
     }
 
     // The 9x9 model first: on the mazes it takes it is the better one (models/README.md); then the any-size one.

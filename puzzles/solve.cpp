@@ -1,5 +1,6 @@
 #include "puzzles/solve.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -20,6 +21,11 @@ constexpr NameTable<TraceMode, 3> kTraceModeNames{
     {{TraceMode::Off, "off"}, {TraceMode::Steps, "steps"}, {TraceMode::Cycles, "cycles"}}};
 
 const char* halt_mode_name(HaltMode h) { return name_of(kHaltModeNames, h); }
+
+int max_steps_for(int max_steps, HaltMode halt, const Config& c) {
+    if (max_steps > 0) return max_steps;
+    return halt == HaltMode::Verified ? std::max(c.halt_max_steps, kVerifiedMinSteps) : c.halt_max_steps;
+}
 bool halt_mode_from_name(std::string_view s, HaltMode* out) { return from_name(kHaltModeNames, s, out); }
 const char* trace_mode_name(TraceMode t) { return name_of(kTraceModeNames, t); }
 bool trace_mode_from_name(std::string_view s, TraceMode* out) { return from_name(kTraceModeNames, s, out); }
@@ -73,11 +79,11 @@ std::vector<RowRun> run_rows(Forward& fwd, const std::vector<int32_t>& tokens, c
     TRM_CHECK(B <= fwd.max_batch);
     std::vector<RowRun> runs(static_cast<size_t>(B));
     std::vector<int32_t> tok(static_cast<size_t>(S));
+    const int max_steps = max_steps_for(opt.max_steps, opt.halt, c);
     SessionOptions so;
-    so.max_steps = opt.max_steps;
+    so.max_steps = max_steps;
     so.trace_cycles = opt.trace == TraceMode::Cycles;
     so.halt_threshold = opt.halt_threshold;
-    const int max_steps = opt.max_steps > 0 ? opt.max_steps : c.halt_max_steps;
     int reported = 0;  // last step given to opt.on_step: the callback runs once per step, not once per row
     run_session(fwd, tokens.data(), ids.data(), B, so, [&](const StepInfo& in) -> bool {
         if (opt.on_step && in.cycle < 0 && in.step > reported) opt.on_step(reported = in.step, max_steps);

@@ -150,7 +150,7 @@ public:
     }
     std::string model_summary(const Config& c) const override {
         return fmt::format("The loaded model takes 9x9 Sudoku; at most {} supervision steps by default.",
-                           c.halt_max_steps);
+                           max_steps_for(0, HaltMode::Verified, c));
     }
 
     int detect(std::string_view) const override { return 1; }  // what is not a maze or JSON is read as Sudoku

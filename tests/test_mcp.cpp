@@ -374,15 +374,15 @@ TEST_CASE("solve tools with zero-weight models; a missing model is a tool error 
     CHECK(schema_violation(list["result"]["tools"][0]["outputSchema"], sc) == "");
     CHECK(sc["answer"].get<std::string>().size() == 81);
     CHECK(sc["verified"] == false);  // a zero model answers blanks
-    CHECK(sc["steps"] == 3);         // q_halt = 0 never halts: the model's halt_max_steps
+    CHECK(sc["steps"] == kVerifiedMinSteps);  // blanks never verify: halt auto = verified runs at least 16 steps
     CHECK(sc["stopped_by"] == "max_steps");
     CHECK(sc["halt_probability"].get<double>() == doctest::Approx(0.5));
     CHECK(sc["views_used"] == kDefaultViews);  // nothing verifies: every view of the budget is tried
     CHECK(sc["view"] == 1);
     CHECK(sc["views"].size() == size_t(kDefaultViews));
     CHECK(sc["views"][0]["name"] == "as given");
-    CHECK(sc["trace"].size() == size_t(3 * kDefaultViews));
-    CHECK(sc["trace"][3]["view"] == 2);
+    CHECK(sc["trace"].size() == size_t(kVerifiedMinSteps * kDefaultViews));
+    CHECK(sc["trace"][kVerifiedMinSteps]["view"] == 2);
     CHECK_FALSE(sc["trace"][0].contains("draft"));
     CHECK(r["result"]["content"][0]["text"].get<std::string>().find("critique: 81 blank cells -> view 2/64: ") !=
           std::string::npos);
@@ -392,7 +392,9 @@ TEST_CASE("solve tools with zero-weight models; a missing model is a tool error 
     CHECK(r2["result"]["structuredContent"]["steps"] == 1);
     json r4 = call(s, "solve_sudoku", {{"puzzle", kPuzzle}, {"views", 2}});
     CHECK(r4["result"]["structuredContent"]["views_used"] == 2);
-    CHECK(r4["result"]["structuredContent"]["trace"].size() == 6);
+    CHECK(r4["result"]["structuredContent"]["trace"].size() == size_t(2 * kVerifiedMinSteps));
+    json r5 = call(s, "solve_sudoku", {{"puzzle", kPuzzle}, {"halt", "model"}, {"views", 1}});
+    CHECK(r5["result"]["structuredContent"]["steps"] == 3);  // q_halt = 0 never halts: the model's halt_max_steps
     CHECK(error_code(call(s, "solve_sudoku", {{"puzzle", kPuzzle}, {"views", 0}})) == kInvalidParams);
     CHECK(r2["result"]["structuredContent"]["trace"][0]["draft"].get<std::string>().size() == 81);
     json r3 = call(s, "solve_sudoku", {{"puzzle", kPuzzle}, {"trace", "off"}});

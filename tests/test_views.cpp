@@ -120,6 +120,7 @@ TEST_CASE("the view budget is respected and every view's steps are traced") {
     Model sm = zero_model(81, kSudokuVocab, "sudoku");
     Forward fwd(sm, 4);
     auto puzzles = generate_sudoku(3, SudokuDifficulty::Easy, 7, 0);
+    const int steps = kVerifiedMinSteps;  // verified halting: blanks never verify, so each view runs them all
     for (int views : {1, 3, 5}) {
         SolveOptions so;
         so.halt = HaltMode::Verified;
@@ -135,9 +136,9 @@ TEST_CASE("the view budget is respected and every view's steps are traced") {
             REQUIRE(r.views.size() == size_t(views));
             CHECK(r.views[0].name == "as given");
             CHECK(r.views.back().critique == "81 blank cells");
-            CHECK(r.total_steps() == 2 * views);
-            REQUIRE(r.trace.size() == size_t(2 * views));
-            for (int k = 0; k < 2 * views; k++) CHECK(r.trace[size_t(k)].view == k / 2 + 1);
+            CHECK(r.total_steps() == steps * views);
+            REQUIRE(r.trace.size() == size_t(steps * views));
+            for (int k = 0; k < steps * views; k++) CHECK(r.trace[size_t(k)].view == k / steps + 1);
         }
     }
     Model mm = zero_model(9 * 9, kMazeVocab, "maze");
@@ -156,6 +157,29 @@ TEST_CASE("the view budget is respected and every view's steps are traced") {
     }
     so.views = 0;
     CHECK_THROWS_AS(solve_maze_batch(mf, mazes, 0, so), Error);
+}
+
+TEST_CASE("verified halting refines to at least kVerifiedMinSteps; the other modes stop at halt_max_steps") {
+    Model sm = zero_model(81, kSudokuVocab, "sudoku", /*halt_max_steps=*/2);  // q_halt = 0: never halts itself
+    Forward fwd(sm, 2);
+    auto puzzles = generate_sudoku(2, SudokuDifficulty::Easy, 7, 0);
+    auto steps_run = [&](HaltMode halt, int max_steps) {
+        SolveOptions so;
+        so.halt = halt;
+        so.max_steps = max_steps;
+        auto rs = solve_sudoku_batch(fwd, puzzles, 0, so);
+        REQUIRE(rs.size() == 2);
+        CHECK(rs[0].steps == rs[1].steps);
+        return rs[0].steps;
+    };
+    CHECK(steps_run(HaltMode::Verified, 0) == kVerifiedMinSteps);
+    CHECK(steps_run(HaltMode::Model, 0) == 2);
+    CHECK(steps_run(HaltMode::Never, 0) == 2);
+    CHECK(steps_run(HaltMode::Verified, 3) == 3);  // an explicit budget wins, below or above the model's
+    CHECK(steps_run(HaltMode::Never, 5) == 5);
+    Config big = sm.cfg();
+    big.halt_max_steps = 24;  // a model trained to more keeps its own
+    CHECK(max_steps_for(0, HaltMode::Verified, big) == 24);
 }
 
 // The shipped model fails kHard as given (its answer clashes) and solves it through a later view; that answer,
