@@ -21,14 +21,14 @@ constexpr NameTable<TraceMode, 3> kTraceModeNames{
     {{TraceMode::Off, "off"}, {TraceMode::Steps, "steps"}, {TraceMode::Cycles, "cycles"}}};
 
 const char* halt_mode_name(HaltMode h) { return name_of(kHaltModeNames, h); }
+bool halt_mode_from_name(std::string_view s, HaltMode* out) { return from_name(kHaltModeNames, s, out); }
+const char* trace_mode_name(TraceMode t) { return name_of(kTraceModeNames, t); }
+bool trace_mode_from_name(std::string_view s, TraceMode* out) { return from_name(kTraceModeNames, s, out); }
 
 int max_steps_for(int max_steps, HaltMode halt, const Config& c) {
     if (max_steps > 0) return max_steps;
     return halt == HaltMode::Verified ? std::max(c.halt_max_steps, kVerifiedMinSteps) : c.halt_max_steps;
 }
-bool halt_mode_from_name(std::string_view s, HaltMode* out) { return from_name(kHaltModeNames, s, out); }
-const char* trace_mode_name(TraceMode t) { return name_of(kTraceModeNames, t); }
-bool trace_mode_from_name(std::string_view s, TraceMode* out) { return from_name(kTraceModeNames, s, out); }
 
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 

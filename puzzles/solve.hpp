@@ -48,11 +48,11 @@ enum class HaltMode { Model, Never, Verified };
 enum class TraceMode { Off, Steps, Cycles };
 const char* halt_mode_name(HaltMode h);  // "model", "never", "verified"
 bool halt_mode_from_name(std::string_view s, HaltMode* out);
+const char* trace_mode_name(TraceMode t);  // "off", "steps", "cycles"
+bool trace_mode_from_name(std::string_view s, TraceMode* out);
 // The supervision steps a solve runs at most: max_steps when given (> 0), else the model's halt_max_steps, raised
 // to kVerifiedMinSteps when halting is HaltMode::Verified.
 int max_steps_for(int max_steps, HaltMode halt, const Config& c);
-const char* trace_mode_name(TraceMode t);  // "off", "steps", "cycles"
-bool trace_mode_from_name(std::string_view s, TraceMode* out);
 
 // Where halting waits for a draft the checker accepts, a draft that has not verified keeps refining to at least
 // this many supervision steps, even for a model trained with fewer (16: the paper's halt_max_steps). The 20x20
