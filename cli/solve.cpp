@@ -399,11 +399,11 @@ struct Ahead {
     static constexpr int kMaxErrorsInARow = 100;
 };
 
-SolveOptions solve_options(const SolveCliOptions& o, TraceMode record) {
+// Everything but the trace mode, which the reporter decides once it knows whether the input is one puzzle.
+SolveOptions solve_options(const SolveCliOptions& o) {
     SolveOptions so;
     so.max_steps = o.max_steps;
     halt_mode_from_name(o.halt, &so.halt);
-    so.trace = record;
     so.batch = o.batch;
     so.views = o.views > 0 ? o.views : kDefaultViews;
     if (!std::isnan(o.halt_threshold)) so.halt_threshold = o.halt_threshold;
@@ -450,10 +450,9 @@ int solve_stream(const Domain& d, const SolveCliOptions& o, PuzzleInput& input) 
     std::string path = resolve_model_path(o.model, d, batch);
     auto model = std::make_unique<Model>(load_domain_model(path, d));
     Reporter rep(d, o);
-    HaltMode halt = HaltMode::Model;
-    halt_mode_from_name(o.halt, &halt);
-    rep.begin(single, max_steps_for(o.max_steps, halt, model->cfg()), path, model->cfg().halt_threshold);
-    SolveOptions so = solve_options(o, rep.record_mode());
+    SolveOptions so = solve_options(o);
+    rep.begin(single, max_steps_for(so.max_steps, so.halt, model->cfg()), path, model->cfg().halt_threshold);
+    so.trace = rep.record_mode();
     std::optional<Progress> adapting;  // test-time adaptation of unseen tasks, before their solve
     so.on_adapt_step = steps_progress(adapting, "test-time adaptation");
     std::optional<Forward> fwd;
