@@ -43,7 +43,7 @@ for m in $want; do
     maze)
       # models/maze.safetensors (any size): the curriculum's best network so far, as measured by
       # scripts/eval-maze30.sh (models/README.md, "Mazes at 30x30"); the stages below train it
-      cp models/train-state/maze30-g20-step20000.safetensors models/maze.safetensors ;;
+      cp models/train-state/maze30-step20000.safetensors models/maze.safetensors ;;
     maze30-g8|maze30-g12|maze30-g16|maze30-g20)
       # The 30x30 maze model (issue 20; models/README.md, "Mazes at 30x30") grows through canvases: rope2d
       # attention's weights do not depend on the grid, so it learns first where steps are cheap (8x8: ~190

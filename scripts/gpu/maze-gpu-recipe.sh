@@ -12,7 +12,7 @@
 # steps); STEPS=N and BATCH=N replace --minutes and the batch for such a check, PYTHON=... the interpreter.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-init=${INIT:-models/train-state/maze30-g20-step20000.safetensors}
+init=${INIT:-models/train-state/maze30-step20000.safetensors}
 case ${1:-} in
   data)
     trm=${2:-build/trm}; out=runs/gpu-maze/data; mkdir -p "$out"
