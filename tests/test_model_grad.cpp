@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -189,6 +190,26 @@ const Variant kVariants[] = {
     {"mlp_t", true, PosEncoding::None, {1, 2}},
 };
 
+// A random tiny model and batch after one training step at them: the analytic gradient the tests check.
+// TrainStep keeps a reference to the model, so this stays where it is built.
+struct SteppedModel {
+    Model m;
+    Rng rng;
+    Batch b;
+    std::unique_ptr<TrainStep> ts;
+    std::vector<uint8_t> seq_ok;  // which rows the step found correct; finite differences must keep it
+
+    SteppedModel(const Variant& v, int H_cycles, uint64_t seed) : m(tiny_config(v.mlp_t, v.pos, H_cycles)), rng(seed) {
+        randomize(m, rng);
+        b = random_batch(m.cfg(), rng, v.ids);
+        ts = std::make_unique<TrainStep>(m, kBatch);
+        ts->refill(b.tokens.data(), b.labels.data(), b.ids.data());
+        Rng step_rng(0);
+        ts->forward_backward(1.0, step_rng, 0.0f);
+        seq_ok = ts->last_loss.seq_is_correct;
+    }
+};
+
 }  // namespace
 
 TEST_CASE("whole-model gradient (H_cycles = 1) matches finite differences of the step loss") {
@@ -198,15 +219,12 @@ TEST_CASE("whole-model gradient (H_cycles = 1) matches finite differences of the
             // are exercised on any machine. TrainStep sizes per-shard buffers at construction, so the thread count
             // is set before any TrainStep exists.
             set_threads(2);
-            Model m(tiny_config(v.mlp_t, v.pos, 1));
-            Rng rng(100);
-            randomize(m, rng);
-            Batch b = random_batch(m.cfg(), rng, v.ids);
-            TrainStep ts(m, kBatch);
-            ts.refill(b.tokens.data(), b.labels.data(), b.ids.data());
-            Rng step_rng(0);
-            ts.forward_backward(1.0, step_rng, 0.0f);
-            const auto seq_ok = ts.last_loss.seq_is_correct;
+            SteppedModel s(v, 1, 100);
+            Model& m = s.m;
+            Rng& rng = s.rng;  // goes on to pick the coordinates checked
+            const Batch& b = s.b;
+            TrainStep& ts = *s.ts;
+            const auto& seq_ok = s.seq_ok;
             CHECK(std::abs(step_loss(m, b, seq_ok) - ts.last_loss.loss) == 0.0);  // deterministic objective
 
             // one thread (one shard of two rows) computes the same gradient; only gemm blocking and the order of
@@ -246,15 +264,11 @@ TEST_CASE("H_cycles = 2: gradient is of the last cycle only (truncated objective
     for (const Variant& v : kVariants) {
         SUBCASE(v.name) {
             set_threads(2);
-            Model m(tiny_config(v.mlp_t, v.pos, 2));
-            Rng rng(200);
-            randomize(m, rng);
-            Batch b = random_batch(m.cfg(), rng, v.ids);
-            TrainStep ts(m, kBatch);
-            ts.refill(b.tokens.data(), b.labels.data(), b.ids.data());
-            Rng step_rng(0);
-            ts.forward_backward(1.0, step_rng, 0.0f);
-            const auto seq_ok = ts.last_loss.seq_is_correct;
+            SteppedModel s(v, 2, 200);
+            Model& m = s.m;
+            const Batch& b = s.b;
+            TrainStep& ts = *s.ts;
+            const auto& seq_ok = s.seq_ok;
 
             // the carry after the no-grad cycle at the unperturbed weights
             Forward f(m, kBatch);
