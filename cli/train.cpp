@@ -76,6 +76,9 @@ void register_train(CLI::App& app) {
     sub->add_option("--grid", j.grid, "maze: model grid side (default 15); arc: canvas side (default 30)");
     sub->add_option("--maze-size", j.data.maze_size, "generated mazes: side (default: the grid)");
     sub->add_option("--min-path", j.data.maze_min_path, "generated mazes: minimum shortest path in cells");
+    sub->add_option("--min-path-ratio", j.data.maze_min_path_ratio,
+                    "generated mazes without --min-path: shortest path >= this x each maze's side (default 1.5; "
+                    "3.6667 = Maze-Hard's 110 cells at 30x30, at every side)");
     sub->add_option("--maze-min-size", j.data.maze_min_size,
                     "generated mazes: draw each side from this, this + 2, ..., --maze-size; smaller ones padded "
                     "with walls as at solve time (default: one size)");

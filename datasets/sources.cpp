@@ -1,6 +1,7 @@
 #include "datasets/sources.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -93,9 +94,14 @@ static uint64_t mix_seed(uint64_t seed, uint64_t index) {
     return seed * 0x9e3779b97f4a7c15ull ^ (index + 1) * 0xbf58476d1ce4e5b9ull;
 }
 
-MazeGenSource::MazeGenSource(int lo, int size, int min_path, int g, uint64_t s) : min_size(lo), grid(g), seed(s) {
+MazeGenSource::MazeGenSource(int lo, int size, int min_path, double ratio, int g, uint64_t s)
+    : min_size(lo), grid(g), min_path_ratio(ratio), seed(s) {
     gen.rows = gen.cols = size;
     gen.min_path = min_path;
+    if (!(ratio > 0)) fail("maze minimum path ratio {} must be positive", ratio);
+    if (size * ratio > maze_gen_max_path(size, size))
+        fail("maze minimum path ratio {} asks {}x{} mazes for shortest paths of {:g} cells; they have at most {}", ratio,
+             size, size, size * ratio, maze_gen_max_path(size, size));
     if (size > grid) fail("maze size {} is larger than the model grid {}", size, grid);
     if (lo < 5 || lo > size) fail("maze minimum size {} must lie in 5..{}", lo, size);
     if ((size - lo) % 2) fail("maze sizes {}..{} step by 2: give a minimum size of the same parity as {}", lo, size, size);
@@ -116,7 +122,9 @@ void MazeGenSource::example(uint64_t index, int32_t* tokens, int32_t* labels, in
         Rng r(mix_seed(seed ^ 0x5bd1e995u, index));
         o.rows = o.cols = min_size + 2 * int(r.below(uint64_t((gen.rows - min_size) / 2 + 1)));
     }
-    if (o.min_path <= 0) o.min_path = std::min(maze_gen_max_path(o.rows, o.cols), o.rows * 3 / 2);
+    // the small epsilon keeps 110/30-style ratios from rounding down (30 x 3.6667 -> 110)
+    if (o.min_path <= 0)
+        o.min_path = std::min(maze_gen_max_path(o.rows, o.cols), int(std::floor(o.rows * min_path_ratio + 1e-6)));
     maze_example(generate_maze(o, mix_seed(seed, index)), grid, tokens, labels, puzzle_id);
 }
 
@@ -201,9 +209,12 @@ std::unique_ptr<TrainingSource> maze_source(const TrainData& o, int grid, uint64
     const int size = o.maze_size > 0 ? o.maze_size : grid;
     const int lo = o.maze_min_size > 0 ? o.maze_min_size : size;
     const int min_path = std::max(0, o.maze_min_path);
-    return with_twin([=](uint64_t s) { return std::make_unique<MazeGenSource>(lo, size, min_path, grid, s); }, seed,
-                     o.curriculum,
-                     {{"maze_size", o.maze_size}, {"maze_min_size", o.maze_min_size}, {"maze_min_path", o.maze_min_path}});
+    const double ratio = o.maze_min_path_ratio;
+    nlohmann::json provenance = {{"maze_size", o.maze_size}, {"maze_min_size", o.maze_min_size},
+                                 {"maze_min_path", o.maze_min_path}};
+    if (ratio != 1.5) provenance["maze_min_path_ratio"] = ratio;  // the default left out: older runs' notes match
+    return with_twin([=](uint64_t s) { return std::make_unique<MazeGenSource>(lo, size, min_path, ratio, grid, s); },
+                     seed, o.curriculum, std::move(provenance));
 }
 
 std::unique_ptr<TrainingSource> arc_source(const TrainData& o, int grid, uint64_t) {

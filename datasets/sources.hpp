@@ -27,7 +27,8 @@ struct TrainData {
     std::string mix = "easy";     // generated Sudoku difficulty mix, e.g. "easy:1,medium:1"
     uint64_t curriculum = 0;      // examples over which the mix phases in from all-easy
     int maze_size = 0;            // generated mazes: side length (0 = the model's grid)
-    int maze_min_path = 0;        // generated mazes: minimum shortest-path length (0 = about 1.5 x side)
+    int maze_min_path = 0;        // generated mazes: minimum shortest-path length (0 = maze_min_path_ratio x side)
+    double maze_min_path_ratio = 1.5;  // generated mazes without maze_min_path: shortest path >= this x side
     int maze_min_size = 0;        // generated mazes: sides drawn from [maze_min_size, maze_size] (0 = one size)
     std::string arc_eval_file;    // ARC: evaluation challenges whose demonstrations are also trained on
     std::string arc_eval_solutions;  // ARC: test outputs of the evaluation tasks (for the held-out evaluation)
@@ -85,8 +86,9 @@ struct SudokuFileSource : TrainingSource {
 struct MazeGenSource : TrainingSource {
     MazeGenOptions gen;
     int min_size, grid;
+    double min_path_ratio;  // with gen.min_path 0: each maze's shortest path is at least this x its side
     uint64_t seed;
-    MazeGenSource(int min_size, int size, int min_path, int grid, uint64_t seed);
+    MazeGenSource(int min_size, int size, int min_path, double min_path_ratio, int grid, uint64_t seed);
     void example(uint64_t index, int32_t* tokens, int32_t* labels, int32_t* puzzle_id) override;
 };
 

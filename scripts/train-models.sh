@@ -5,7 +5,7 @@
 # These are the CPU recipes, runnable on any machine. models/sudoku.safetensors and models/arc.safetensors come from
 # the GPU recipes (scripts/gpu/*-gpu-recipe.sh); the CPU recipes here write models/sudoku-cpu.safetensors and
 # models/arc-cpu.safetensors.
-# Usage: scripts/train-models.sh [build/trm] [sudoku-cpu|maze-small|maze|maze30-g8|maze30-g12|maze30-g16|maze30-g20|maze30|arc-cpu|arc30 ...]
+# Usage: scripts/train-models.sh [build/trm] [sudoku-cpu|maze-small|maze|maze30-g8|maze30-g12|maze30-g16|maze30-g20|maze30|maze30b|arc-cpu|arc30 ...]
 set -euo pipefail
 trm=${1:-build/trm}; shift || true
 cd "$(dirname "$0")/.."
@@ -85,6 +85,20 @@ for m in $want; do
         --lr 3e-4 --warmup 100 --weight-decay 0.1 --steps 20000 --cosine-steps 20000 --eval-every 250 \
         --eval-count 64 --save-every 50 --keep-every 1000 --threads "${THREADS:-1}" --seed 1 --precision fp32 \
         --time-limit "${TIME_LIMIT:-110}" "${init[@]}" ;;
+    maze30b)
+      # A second 30x30 schedule (started 2026-12-07): the finished maze30 stage solved 56% of 20x20 mazes but none
+      # of Maze-Hard's 30x30 ones, where its drafts grew only a few cells from each end. It had trained on shortest
+      # paths >= 1.5 x side (>= 45 at 30x30: 11% of those reach Maze-Hard's 110). This one draws Maze-Hard's
+      # path length at every side (>= 3.6667 x side: 110 at 30x30, 73 at 20x20), only sides 20-30 (the canvas
+      # costs the same for every side), trains all 16 supervision steps that `trm solve` runs (maze30 trained 8),
+      # and decays from a lower peak over 5,000 steps, so that it finishes within one session.
+      init=()
+      [ -f models/train-state/maze30b.state.safetensors ] || init=(--init-from models/train-state/maze30-step20000.safetensors)
+      ship=0 run maze30b maze --grid 30 --maze-size 30 --maze-min-size 20 --min-path-ratio 3.6667 --hidden 64 --heads 4 --mlp-t false \
+        --pos rope2d --rope-theta 16 --H-cycles 2 --L-cycles 3 --halt-max-steps 16 --puzzle-emb-ndim 64 --batch 16 \
+        --lr 2e-4 --warmup 200 --weight-decay 0.1 --steps 5000 --cosine-steps 5000 --eval-every 500 \
+        --eval-count 64 --save-every 50 --keep-every 1000 --threads "${THREADS:-1}" --seed 2 --precision fp32 \
+        --time-limit "${TIME_LIMIT:-110}" "${init[@]}" ;;
     arc-cpu|arc)
       # demonstrations of the ARC-AGI-1 training and evaluation tasks that fit a 10x10 canvas, 21 copies each (the
       # challenges files carry no test outputs, so no test pair is trained on); the evaluation tasks' test pairs
@@ -109,7 +123,7 @@ for m in $want; do
         --halt-max-steps 4 --puzzle-emb-ndim 64 --batch 16 --lr 1e-3 --puzzle-emb-lr 1e-2 --warmup 100 \
         --weight-decay 0.1 --steps 40000 --eval-every 500 --eval-count 64 --save-every 50 --threads 1 --seed 1 \
         --precision fp32 --time-limit "${TIME_LIMIT:-110}" ;;
-    *) echo "unknown model '$m' (sudoku-cpu, maze-small, maze, maze30-g8, maze30-g12, maze30-g16, maze30-g20, maze30, arc-cpu, arc30;" \
+    *) echo "unknown model '$m' (sudoku-cpu, maze-small, maze, maze30-g8, maze30-g12, maze30-g16, maze30-g20, maze30, maze30b, arc-cpu, arc30;" \
             "models/sudoku and arc: scripts/gpu/)" >&2; exit 2 ;;
   esac
 done

@@ -16,6 +16,7 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "datasets/maze_gen.hpp"
+#include "datasets/sources.hpp"
 #include "puzzles/grid_transform.hpp"
 #include "puzzles/maze.hpp"
 
@@ -282,6 +283,42 @@ TEST_CASE("verification: optimal, longer and each broken case (golden pairs)") {
     a = maze_solve(m);
     a[maze_start(m)] = 'o';
     CHECK(describe(verify_maze(m, a)) == "broken: walls or S/G changed at r2c2");
+}
+
+// The training stream's path-length floor: --min-path-ratio scales it with each maze's side (Maze-Hard's 110 cells
+// at 30x30 is 3.6667 x side), the default 1.5 x side draws shorter ones.
+TEST_CASE("training mazes: the shortest-path floor follows --min-path-ratio at each side") {
+    constexpr int kGrid = 30, kCells = kGrid * kGrid;
+    auto path_cells = [&](MazeGenSource& src, uint64_t index) {
+        std::vector<int32_t> tokens(kCells), labels(kCells);
+        int32_t id = -1;
+        src.example(index, tokens.data(), labels.data(), &id);
+        CHECK(id == 0);
+        // labels differ from the input exactly on the path's cells between S and G
+        int n = 2;
+        for (int k = 0; k < kCells; k++) n += labels[k] != tokens[k];
+        return n;
+    };
+    MazeGenSource hard(24, 24, 0, 3.6667, kGrid, 5), plain(24, 24, 0, 1.5, kGrid, 5);
+    int plain_short = 0;
+    for (uint64_t i = 0; i < 40; i++) {
+        CAPTURE(i);
+        CHECK(path_cells(hard, i) >= 88);  // floor(24 x 3.6667)
+        const int p = path_cells(plain, i);
+        CHECK(p >= 36);
+        plain_short += p < 88;
+    }
+    CHECK(plain_short > 20);  // the default draws mostly shorter paths: the option changes the stream
+    MazeGenSource mixed(20, 30, 0, 3.6667, kGrid, 6);
+    int at_least_110 = 0;
+    for (uint64_t i = 0; i < 40; i++) {
+        const int p = path_cells(mixed, i);
+        CHECK(p >= 73);  // the smallest side, 20
+        at_least_110 += p >= 110;
+    }
+    CHECK(at_least_110 > 0);
+    CHECK_THROWS_WITH_AS(MazeGenSource(20, 30, 0, 0.0, kGrid, 1), doctest::Contains("minimum path ratio 0 must be positive"), Error);
+    CHECK_THROWS_WITH_AS(MazeGenSource(20, 30, 0, 20.0, kGrid, 1), doctest::Contains("shortest paths of 600 cells; they have at most 449"), Error);
 }
 
 TEST_CASE("generation: deterministic per seed, long solvable paths, golden output") {
