@@ -91,7 +91,9 @@ for m in $want; do
       # paths >= 1.5 x side (>= 45 at 30x30: 11% of those reach Maze-Hard's 110). This one draws Maze-Hard's
       # path length at every side (>= 3.6667 x side: 110 at 30x30, 73 at 20x20), only sides 20-30 (the canvas
       # costs the same for every side), trains all 16 supervision steps that `trm solve` runs (maze30 trained 8),
-      # and decays from a lower peak over 5,000 steps, so that it finishes within one session.
+      # and decays from a lower peak over 5,000 steps, so that it finishes within one session. Finished
+      # 2026-12-07, not shipped, state not committed: 30x30 stayed at 0% and 20x20 fell from 56% to 0% (its drafts
+      # mark long branching paths where the maze's is short; models/README.md, "Mazes at 30x30").
       init=()
       [ -f models/train-state/maze30b.state.safetensors ] || init=(--init-from models/train-state/maze30-step20000.safetensors)
       ship=0 run maze30b maze --grid 30 --maze-size 30 --maze-min-size 20 --min-path-ratio 3.6667 --hidden 64 --heads 4 --mlp-t false \
