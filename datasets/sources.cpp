@@ -212,7 +212,8 @@ std::unique_ptr<TrainingSource> maze_source(const TrainData& o, int grid, uint64
     const double ratio = o.maze_min_path_ratio;
     nlohmann::json provenance = {{"maze_size", o.maze_size}, {"maze_min_size", o.maze_min_size},
                                  {"maze_min_path", o.maze_min_path}};
-    if (ratio != 1.5) provenance["maze_min_path_ratio"] = ratio;  // the default left out: older runs' notes match
+    // the default left out, so older runs' notes match
+    if (ratio != TrainData{}.maze_min_path_ratio) provenance["maze_min_path_ratio"] = ratio;
     return with_twin([=](uint64_t s) { return std::make_unique<MazeGenSource>(lo, size, min_path, ratio, grid, s); },
                      seed, o.curriculum, std::move(provenance));
 }
